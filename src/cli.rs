@@ -1,0 +1,126 @@
+//! The command line: one binary, one subcommand per job (design §10).
+//!
+//! Each command loads the configuration itself, so a command that needs no store (`config
+//! check`) never opens one, and one that does opens it exactly once.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{self, ConfigSource, Loaded};
+use crate::store::Store;
+use crate::telemetry::LogFormat;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "netra",
+    version,
+    about = "Watches registered civil servants' public posts for breaches of ASN neutrality and queues them for review"
+)]
+pub struct Cli {
+    /// Configuration file [default: config/netra.toml if present, else the built-in default]
+    #[arg(long, global = true, env = "NETRA_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Log line format (logs go to stderr).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+
+    /// Log filter, e.g. `info`, `debug` or `netra=debug,warn` [default: RUST_LOG, else info]
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log_level: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Write a consistent JSONL dump of the whole store (a backup).
+    Export(ExportArgs),
+    /// Restore a JSONL dump made by `export` into an empty store.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration (secrets redacted), or every error with its key and
+    /// reason; exits non-zero on errors.
+    Check,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Where to write the dump; `-` for standard output.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A dump written by `netra export`.
+    pub file: PathBuf,
+}
+
+/// Runs the parsed command; `Err` is an operational failure, printed by `main`.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let source = ConfigSource::choose(cli.config.as_deref());
+    match cli.command {
+        Command::Config(ConfigCommand::Check) => Ok(config_check(&source)),
+        Command::Export(args) => {
+            let loaded = load_config(&source)?;
+            let store = open_store(&loaded)?;
+            let count = if args.file.as_os_str() == "-" {
+                let stdout = std::io::stdout();
+                store.export(&mut stdout.lock())?
+            } else {
+                let file = std::fs::File::create(&args.file)
+                    .with_context(|| format!("cannot create {}", args.file.display()))?;
+                let mut writer = std::io::BufWriter::new(file);
+                let count = store.export(&mut writer)?;
+                std::io::Write::flush(&mut writer)
+                    .with_context(|| format!("cannot write {}", args.file.display()))?;
+                count
+            };
+            eprintln!("exported {count} records");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(args) => {
+            let loaded = load_config(&source)?;
+            let store = open_store(&loaded)?;
+            let count = store.import_file(&args.file)?;
+            eprintln!("imported {count} records from {}", args.file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn config_check(source: &ConfigSource) -> ExitCode {
+    match config::load(source, std::env::vars()) {
+        Ok(loaded) => {
+            println!("# effective configuration from {}", loaded.source_name);
+            print!("{}", loaded.effective.to_redacted_toml());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("{error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Loads and validates the configuration for a command that needs it.
+pub fn load_config(source: &ConfigSource) -> anyhow::Result<Loaded> {
+    Ok(config::load(source, std::env::vars())?)
+}
+
+/// Opens the store named in the configuration.
+pub fn open_store(loaded: &Loaded) -> anyhow::Result<Store> {
+    let store_config = &loaded.config.store;
+    Store::open(&store_config.path, store_config.cache_capacity_bytes)
+        .with_context(|| format!("cannot open the store at {}", store_config.path.display()))
+}
