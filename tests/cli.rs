@@ -1,0 +1,139 @@
+//! The `netra` binary as an operator runs it: exit codes and what it prints.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn netra(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_netra"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NETRA_CONFIG")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the netra binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn config_check_reports_every_error_and_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[http]\nlisten = \"127.0.0.1:8080\"\ncolour = \"blue\"\n\n[scan]\n\
+         min_poll_interval_secs = -30\nmax_poll_interval_secs = \"an hour\"\n",
+    )
+    .unwrap();
+    let output = netra(dir.path(), &["--config", "bad.toml", "config", "check"]);
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("3 configuration errors"), "{stderr}");
+    assert!(
+        stderr.contains("bad.toml: http.colour: unknown key"),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .contains("bad.toml: scan.max_poll_interval_secs: expects an integer, found a string"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("bad.toml: scan.min_poll_interval_secs: must not be negative, got -30"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn config_check_prints_the_effective_config_with_secrets_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), "very-secret-token\n").unwrap();
+    std::fs::write(
+        dir.path().join("ok.toml"),
+        "[sources.x]\nbearer_token_file = \"token\"\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_netra"))
+        .args(["--config", "ok.toml", "config", "check"])
+        .current_dir(dir.path())
+        .env("NETRA_HTTP_LISTEN", "127.0.0.1:9191")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("listen = \"127.0.0.1:9191\""), "{stdout}");
+    assert!(stdout.contains("bearer_token = \"<redacted>\""), "{stdout}");
+    assert!(!stdout.contains("very-secret") && !text(&output.stderr).contains("very-secret"));
+}
+
+#[test]
+fn without_a_config_file_the_built_in_default_is_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = netra(dir.path(), &["config", "check"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("<built-in default>"));
+}
+
+#[test]
+fn export_import_round_trip_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    // A store made by the library, then dumped and restored by the binary.
+    {
+        let store = netra::store::Store::open(&dir.path().join("a"), 8 << 20).unwrap();
+        let employee = netra::model::Employee {
+            employee_id: "198501012010011001".into(),
+            name: "Siti <script>".into(),
+            unit: netra::model::UnitPath::parse("bkn/kanreg-vii").unwrap(),
+            position: "Pranata Komputer".into(),
+            status: netra::model::EmploymentStatus::Pppk,
+            active: true,
+            registered_at: jiff::Timestamp::from_second(1_700_000_000).unwrap(),
+        };
+        store.put_employee(&employee).unwrap();
+        store
+            .register_account(
+                &employee.employee_id,
+                netra::model::Platform::Bluesky,
+                "siti.bsky.social",
+                employee.registered_at,
+            )
+            .unwrap();
+    }
+    let with_store = |name: &str, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_netra"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("NETRA_STORE_PATH", name)
+            .output()
+            .unwrap()
+    };
+    let first = with_store("a", &["export", "first.jsonl"]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let restored = with_store("b", &["import", "first.jsonl"]);
+    assert!(restored.status.success(), "{}", text(&restored.stderr));
+    let second = with_store("b", &["export", "-"]);
+    assert!(second.status.success());
+    let original = std::fs::read_to_string(dir.path().join("first.jsonl")).unwrap();
+    assert_eq!(text(&second.stdout), original);
+    assert!(original.contains("siti.bsky.social"));
+
+    // Importing again into the now non-empty store is refused and says why.
+    let again = with_store("b", &["import", "first.jsonl"]);
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("needs an empty store"),
+        "{}",
+        text(&again.stderr)
+    );
+}
+
+#[test]
+fn version_and_help_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let version = netra(dir.path(), &["--version"]);
+    assert!(text(&version.stdout).starts_with("netra "));
+    let unknown = netra(dir.path(), &["frobnicate"]);
+    assert!(!unknown.status.success());
+}
