@@ -135,7 +135,69 @@ impl Default for RawDetect {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RawSources {
+    pub http: RawSourceHttp,
+    pub mastodon: RawMastodonSource,
+    pub bluesky: RawBlueskySource,
     pub x: RawXSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawSourceHttp {
+    /// Sent with every request so platform operators can tell who is calling.
+    pub user_agent: String,
+    /// Time allowed to establish a connection.
+    pub connect_timeout_secs: i64,
+    /// Largest response body accepted, counted after decompression (a gzip bomb stops here).
+    pub max_body_kib: i64,
+}
+
+impl Default for RawSourceHttp {
+    fn default() -> Self {
+        RawSourceHttp {
+            user_agent: concat!(
+                "Netra/",
+                env!("CARGO_PKG_VERSION"),
+                " (pengawasan netralitas ASN)"
+            )
+            .into(),
+            connect_timeout_secs: 5,
+            max_body_kib: 4096,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawMastodonSource {
+    /// Accounts are read from their home instance at `https://<domain>`; an entry here sends
+    /// one domain elsewhere (a local simulator, a proxy).
+    pub instances: Vec<RawInstanceOverride>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInstanceOverride {
+    pub domain: String,
+    pub base_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawBlueskySource {
+    /// The public AppView (no authentication).
+    pub appview_url: String,
+    /// Where `did:plc` documents are read, to find an account's PDS (for its like records).
+    pub plc_directory_url: String,
+}
+
+impl Default for RawBlueskySource {
+    fn default() -> Self {
+        RawBlueskySource {
+            appview_url: "https://public.api.bsky.app".into(),
+            plc_directory_url: "https://plc.directory".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,6 +223,10 @@ impl RawConfig {
     fn documented() -> RawConfig {
         let mut config = RawConfig::default();
         config.sources.x.bearer_token = Some(String::new());
+        config.sources.mastodon.instances = vec![RawInstanceOverride {
+            domain: String::new(),
+            base_url: String::new(),
+        }];
         config
     }
 }
@@ -204,6 +270,13 @@ pub struct DetectConfig {
 
 #[derive(Clone, PartialEq)]
 pub struct SourcesConfig {
+    pub user_agent: String,
+    pub connect_timeout: Duration,
+    pub max_body_bytes: usize,
+    /// Mastodon instance domain (lowercase) → base URL to use instead of `https://<domain>`.
+    pub mastodon_instances: BTreeMap<String, String>,
+    pub bluesky_appview_url: String,
+    pub bluesky_plc_directory_url: String,
     pub x_base_url: String,
     pub x_bearer_token: Option<Secret>,
 }
@@ -243,6 +316,12 @@ impl fmt::Debug for Config {
 impl fmt::Debug for SourcesConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SourcesConfig")
+            .field("user_agent", &self.user_agent)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("mastodon_instances", &self.mastodon_instances)
+            .field("bluesky_appview_url", &self.bluesky_appview_url)
+            .field("bluesky_plc_directory_url", &self.bluesky_plc_directory_url)
             .field("x_base_url", &self.x_base_url)
             .field("x_bearer_token", &self.x_bearer_token)
             .finish()
@@ -801,11 +880,80 @@ impl RawConfig {
                 reason: format!("must be between 0.0 and 1.0, got {threshold}"),
             });
         }
-        let x_base_url = self.sources.x.base_url.trim_end_matches('/').to_string();
-        if !(x_base_url.starts_with("http://") || x_base_url.starts_with("https://")) {
+        fn base_url(problems: &mut Vec<ConfigProblem>, key: &str, value: &str) -> String {
+            let trimmed = value.trim().trim_end_matches('/').to_string();
+            if !(trimmed.starts_with("http://") || trimmed.starts_with("https://")) {
+                problems.push(ConfigProblem {
+                    key: key.into(),
+                    reason: format!("'{value}' must start with http:// or https://"),
+                });
+            }
+            trimmed
+        }
+        let x_base_url = base_url(
+            &mut problems,
+            "sources.x.base_url",
+            &self.sources.x.base_url,
+        );
+        let bluesky_appview_url = base_url(
+            &mut problems,
+            "sources.bluesky.appview_url",
+            &self.sources.bluesky.appview_url,
+        );
+        let bluesky_plc_directory_url = base_url(
+            &mut problems,
+            "sources.bluesky.plc_directory_url",
+            &self.sources.bluesky.plc_directory_url,
+        );
+        let mut mastodon_instances = BTreeMap::new();
+        for (index, instance) in self.sources.mastodon.instances.iter().enumerate() {
+            let key = format!("sources.mastodon.instances[{index}]");
+            let url = base_url(
+                &mut problems,
+                &format!("{key}.base_url"),
+                &instance.base_url,
+            );
+            let domain = instance.domain.trim().to_lowercase();
+            if domain.is_empty() || domain.contains('/') || domain.contains('@') {
+                problems.push(ConfigProblem {
+                    key: format!("{key}.domain"),
+                    reason: format!(
+                        "'{}' is not a domain name such as mastodon.social",
+                        instance.domain
+                    ),
+                });
+            } else if mastodon_instances.insert(domain.clone(), url).is_some() {
+                problems.push(ConfigProblem {
+                    key: format!("{key}.domain"),
+                    reason: format!("'{domain}' is listed twice"),
+                });
+            }
+        }
+        let http = &self.sources.http;
+        let connect_timeout = match http.connect_timeout_secs {
+            n @ 1..=120 => Duration::from_secs(n as u64),
+            n => {
+                problems.push(ConfigProblem {
+                    key: "sources.http.connect_timeout_secs".into(),
+                    reason: format!("must be between 1 and 120 seconds, got {n}"),
+                });
+                Duration::from_secs(5)
+            }
+        };
+        let max_body_bytes = match http.max_body_kib {
+            n @ 1..=1_048_576 => n as usize * 1024,
+            n => {
+                problems.push(ConfigProblem {
+                    key: "sources.http.max_body_kib".into(),
+                    reason: format!("must be between 1 and 1048576 (KiB), got {n}"),
+                });
+                4096 * 1024
+            }
+        };
+        if http.user_agent.trim().is_empty() {
             problems.push(ConfigProblem {
-                key: "sources.x.base_url".into(),
-                reason: format!("'{x_base_url}' must start with http:// or https://"),
+                key: "sources.http.user_agent".into(),
+                reason: "must not be empty".into(),
             });
         }
         let x_bearer_token = match &self.sources.x.bearer_token {
@@ -836,6 +984,12 @@ impl RawConfig {
                 review_threshold: threshold as f32,
             },
             sources: SourcesConfig {
+                user_agent: http.user_agent.trim().to_string(),
+                connect_timeout,
+                max_body_bytes,
+                mastodon_instances,
+                bluesky_appview_url,
+                bluesky_plc_directory_url,
                 x_base_url,
                 x_bearer_token,
             },
@@ -955,6 +1109,31 @@ mod tests {
         let both = format!("{text}bearer_token = \"inline\"\n");
         let error = load_text(&both, &[]).unwrap_err();
         assert!(error.to_string().contains("keep one"), "{error}");
+    }
+
+    #[test]
+    fn mastodon_instance_overrides_are_checked() {
+        let text = "[[sources.mastodon.instances]]\ndomain = \"Mastodon.Example\"\nbase_url = \"http://127.0.0.1:7070/mastodon/\"\n";
+        let loaded = load_text(text, &[]).unwrap();
+        assert_eq!(
+            loaded
+                .config
+                .sources
+                .mastodon_instances
+                .get("mastodon.example")
+                .map(String::as_str),
+            Some("http://127.0.0.1:7070/mastodon")
+        );
+        let bad = format!("{text}[[sources.mastodon.instances]]\ndomain = \"mastodon.example\"\nbase_url = \"ftp://x\"\n");
+        let error = load_text(&bad, &[]).unwrap_err();
+        let keys: Vec<&str> = error.problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "sources.mastodon.instances[1].base_url",
+                "sources.mastodon.instances[1].domain"
+            ]
+        );
     }
 
     #[test]

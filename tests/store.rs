@@ -32,7 +32,9 @@ fn recording_the_same_activity_twice_creates_no_second_finding() {
             detection("shadow.experiment", RuleStatus::Shadow),
         ],
     };
-    let first = store.record_activities(std::slice::from_ref(&record), at(10)).unwrap();
+    let first = store
+        .record_activities(std::slice::from_ref(&record), at(10))
+        .unwrap();
     assert_eq!(first.new_activities, 1);
     assert_eq!(first.new_findings.len(), 2);
     let again = store
