@@ -18,11 +18,13 @@
 //! | [`cli`] | command-line commands and their arguments |
 //! | [`config`] | the TOML file and `NETRA_*` overrides, validated into [`config::Config`] |
 //! | [`model`] | the domain nouns: employees, accounts, activities, findings |
+//! | [`sources`] | platform connectors: responses in, [`model::Activity`] out |
 //! | [`store`] | the sled database: trees, keys, transactions, export/import |
 //! | [`telemetry`] | logging setup |
 
 pub mod cli;
 pub mod config;
 pub mod model;
+pub mod sources;
 pub mod store;
 pub mod telemetry;

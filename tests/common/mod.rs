@@ -1,5 +1,8 @@
-//! Shared helpers for the integration tests: sample records built the same way everywhere.
+//! Shared helpers for the integration tests: sample records built the same way everywhere, and a
+//! replaying HTTP server.
 #![allow(dead_code)]
+
+pub mod replay;
 
 use jiff::Timestamp;
 use netra::model::{

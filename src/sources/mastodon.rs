@@ -1,0 +1,566 @@
+//! Mastodon (and compatible servers): an account's own statuses, and who liked, boosted or
+//! replied to a watched account's posts.
+//!
+//! Accounts are read on their home instance (`@budi@instansi.example` → `https://instansi.example`,
+//! or the base URL configured for that domain). Anonymous access suffices for public posts.
+//! Catch-up uses `min_id`, which returns the statuses immediately after the cursor, following
+//! the `Link` header's `prev` page while pages come back full. Only the query of a `Link` URL is
+//! used: the host always comes from configuration, so a hostile server cannot send us elsewhere.
+//!
+//! Mastodon does not show what an account liked. Likes are seen the other way round: for recent
+//! posts of watched candidate accounts, `favourited_by` lists who liked them, and that list is
+//! intersected with the registered accounts.
+
+use std::collections::{BTreeMap, HashMap};
+
+use jiff::Timestamp;
+use serde::Deserialize;
+
+use super::http::{Expect, Fetched, HttpClient};
+use super::{
+    activity_id, html, id_order, AccountRef, Capabilities, Resolved, ScanPage, SourceError,
+};
+use crate::model::{AccountState, Activity, ActivityKind, EvidenceRef, Platform, Target};
+
+/// Mastodon's maximum page size for statuses.
+const PAGE_LIMIT: usize = 40;
+/// Pages followed in one catch-up before the rest waits for the next scan.
+const MAX_PAGES: usize = 10;
+/// Pages of `favourited_by` / `reblogged_by` read per watched post.
+const MAX_INTERACTION_PAGES: usize = 5;
+
+pub const CAPABILITIES: Capabilities = Capabilities {
+    platform: Platform::Mastodon,
+    own_kinds: &[
+        ActivityKind::Post,
+        ActivityKind::Reply,
+        ActivityKind::Repost,
+        ActivityKind::Quote,
+    ],
+    reverse_kinds: &[
+        ActivityKind::Like,
+        ActivityKind::Repost,
+        ActivityKind::Reply,
+    ],
+    exact_times: false,
+    needs_token: false,
+    note: "Unggahan, balasan, boost dan kutipan publik terbaca langsung; suka (favourite) hanya \
+           terlihat pada unggahan akun yang dipantau, dengan waktu perkiraan.",
+};
+
+#[derive(Debug, Clone, Deserialize)]
+struct MastodonAccount {
+    id: String,
+    username: String,
+    acct: String,
+    #[serde(default)]
+    suspended: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Mention {
+    id: String,
+    acct: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Quote {
+    #[serde(default)]
+    quoted_status: Option<Box<Status>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Status {
+    id: String,
+    created_at: String,
+    #[serde(default)]
+    in_reply_to_id: Option<String>,
+    #[serde(default)]
+    in_reply_to_account_id: Option<String>,
+    uri: String,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    content: String,
+    #[serde(default)]
+    spoiler_text: String,
+    #[serde(default)]
+    visibility: Option<String>,
+    #[serde(default)]
+    edited_at: Option<String>,
+    #[serde(default)]
+    reblog: Option<Box<Status>>,
+    account: MastodonAccount,
+    #[serde(default)]
+    mentions: Vec<Mention>,
+    #[serde(default)]
+    quote: Option<Quote>,
+}
+
+impl Status {
+    /// Content warning and content together: a slogan hidden behind a CW still counts.
+    fn text(&self) -> String {
+        let content = html::to_text(&self.content);
+        if self.spoiler_text.trim().is_empty() {
+            content
+        } else {
+            format!("{}\n{content}", self.spoiler_text.trim())
+        }
+    }
+
+    fn target(&self, server_domain: &str) -> Target {
+        Target {
+            author: format!("@{}", canonical_acct(&self.account.acct, server_domain)),
+            author_platform_id: Some(self.account.id.clone()),
+            text: self.text(),
+            url: self.url.clone().or_else(|| Some(self.uri.clone())),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Context {
+    #[serde(default)]
+    descendants: Vec<Status>,
+}
+
+/// `user@domain` for an `acct` as a server shows it (local accounts have no domain).
+fn canonical_acct(acct: &str, server_domain: &str) -> String {
+    let acct = acct.trim_start_matches('@');
+    if acct.contains('@') {
+        acct.to_lowercase()
+    } else {
+        format!("{}@{}", acct.to_lowercase(), server_domain.to_lowercase())
+    }
+}
+
+/// The Mastodon connector.
+#[derive(Clone)]
+pub struct Mastodon {
+    http: HttpClient,
+    /// Domain → base URL overrides from configuration.
+    instances: BTreeMap<String, String>,
+    /// Statuses asked for per page; a full page means more may follow.
+    page_limit: usize,
+}
+
+impl Mastodon {
+    pub fn new(http: HttpClient, instances: BTreeMap<String, String>) -> Mastodon {
+        Mastodon {
+            http,
+            instances,
+            page_limit: PAGE_LIMIT,
+        }
+    }
+
+    /// Smaller pages, to replay recordings made with another `limit`.
+    pub fn with_page_limit(mut self, limit: usize) -> Mastodon {
+        self.page_limit = limit.clamp(1, PAGE_LIMIT);
+        self
+    }
+
+    /// Splits `@user@domain` into its parts.
+    pub fn split_handle(handle: &str) -> Result<(String, String), SourceError> {
+        let bad = |reason| SourceError::BadHandle {
+            platform: Platform::Mastodon,
+            handle: handle.to_string(),
+            reason,
+        };
+        let trimmed = handle.trim().trim_start_matches('@');
+        let (user, domain) = trimmed
+            .split_once('@')
+            .ok_or_else(|| bad("expected @user@domain"))?;
+        let valid_user = !user.is_empty()
+            && user
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-');
+        let valid_domain = !domain.is_empty()
+            && domain.contains('.')
+            && domain
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == ':');
+        if !valid_user {
+            return Err(bad(
+                "the user part may hold only letters, digits, '_', '.' and '-'",
+            ));
+        }
+        if !valid_domain {
+            return Err(bad("the domain is not a host name"));
+        }
+        Ok((user.to_string(), domain.to_lowercase()))
+    }
+
+    fn base_url(&self, domain: &str) -> String {
+        self.instances
+            .get(domain)
+            .cloned()
+            .unwrap_or_else(|| format!("https://{domain}"))
+    }
+
+    async fn get(&self, url: &str) -> Result<Fetched, SourceError> {
+        Ok(self.http.get(url, Expect::Json, &[]).await?)
+    }
+
+    /// Resolves a handle to the permanent account id on its home instance.
+    pub async fn resolve(&self, handle: &str) -> Result<Resolved, SourceError> {
+        let (user, domain) = Mastodon::split_handle(handle)?;
+        let url = format!(
+            "{}/api/v1/accounts/lookup?acct={}",
+            self.base_url(&domain),
+            encode(&user)
+        );
+        let fetched = self.get(&url).await?;
+        let account: MastodonAccount = fetched.json()?;
+        // A locked account only vets followers; its public posts stay readable, so it is Ok.
+        let state = if account.suspended {
+            AccountState::Suspended
+        } else {
+            AccountState::Ok
+        };
+        Ok(Resolved {
+            platform_id: account.id,
+            handle: format!("@{}@{domain}", account.username),
+            state,
+        })
+    }
+
+    /// New statuses of a registered account since `cursor` (a status id), oldest pages first.
+    /// Without a cursor, only the newest page is read: history before registration is not
+    /// Netra's business.
+    pub async fn scan_own(
+        &self,
+        account: &AccountRef,
+        cursor: Option<&str>,
+    ) -> Result<ScanPage, SourceError> {
+        let (_, domain) = Mastodon::split_handle(&account.handle)?;
+        let account_id = account
+            .platform_id
+            .as_deref()
+            .ok_or_else(|| SourceError::Unresolved {
+                platform: Platform::Mastodon,
+                handle: account.handle.clone(),
+            })?;
+        let base = self.base_url(&domain);
+        let endpoint = format!("{base}/api/v1/accounts/{}/statuses", encode(account_id));
+        let mut url = match cursor {
+            Some(cursor) => format!(
+                "{endpoint}?limit={}&min_id={}",
+                self.page_limit,
+                encode(cursor)
+            ),
+            None => format!("{endpoint}?limit={}", self.page_limit),
+        };
+        let mut page = ScanPage::default();
+        let mut newest: Option<String> = cursor.map(str::to_string);
+        for _ in 0..MAX_PAGES {
+            let fetched = self.get(&url).await?;
+            let statuses: Vec<Status> = fetched.json()?;
+            let full = statuses.len() >= self.page_limit;
+            let prev = link_query(&fetched, "prev");
+            for status in &statuses {
+                if newest
+                    .as_deref()
+                    .is_none_or(|n| id_order(&status.id, n).is_gt())
+                {
+                    newest = Some(status.id.clone());
+                }
+                if let Some(activity) = self
+                    .own_activity(account, &domain, status, &fetched, &mut page)
+                    .await?
+                {
+                    page.activities.push(activity);
+                }
+            }
+            page.evidence.push(fetched);
+            match (cursor.is_some() && full, prev) {
+                (true, Some(query)) => url = format!("{endpoint}?{query}"),
+                _ => break,
+            }
+        }
+        page.cursor = newest.filter(|n| Some(n.as_str()) != cursor);
+        Ok(page)
+    }
+
+    async fn own_activity(
+        &self,
+        account: &AccountRef,
+        domain: &str,
+        status: &Status,
+        fetched: &Fetched,
+        page: &mut ScanPage,
+    ) -> Result<Option<Activity>, SourceError> {
+        if !matches!(
+            status.visibility.as_deref(),
+            None | Some("public") | Some("unlisted")
+        ) {
+            return Ok(None);
+        }
+        let actor = canonical_acct(&status.account.acct, domain);
+        let (kind, id, text, target) = if let Some(boosted) = &status.reblog {
+            (
+                ActivityKind::Repost,
+                activity_id::repost(&actor, &boosted.uri),
+                String::new(),
+                Some(boosted.target(domain)),
+            )
+        } else if let Some(quoted) = status.quote.as_ref().and_then(|q| q.quoted_status.as_ref()) {
+            (
+                ActivityKind::Quote,
+                activity_id::object(&status.uri, status.edited_at.as_deref()),
+                status.text(),
+                Some(quoted.target(domain)),
+            )
+        } else if let Some(parent_id) = &status.in_reply_to_id {
+            let target = self.reply_target(domain, status, parent_id, page).await?;
+            (
+                ActivityKind::Reply,
+                activity_id::object(&status.uri, status.edited_at.as_deref()),
+                status.text(),
+                Some(target),
+            )
+        } else {
+            (
+                ActivityKind::Post,
+                activity_id::object(&status.uri, status.edited_at.as_deref()),
+                status.text(),
+                None,
+            )
+        };
+        let occurred_at = parse_time(&status.created_at, &fetched.url)?;
+        Ok(Some(Activity {
+            platform: Platform::Mastodon,
+            platform_activity_id: id,
+            kind,
+            account_id: account.account_id,
+            actor_handle: format!("@{actor}"),
+            text,
+            target,
+            url: status.url.clone().or_else(|| Some(status.uri.clone())),
+            occurred_at,
+            time_exact: true,
+            observed_at: fetched.fetched_at,
+            evidence: Some(evidence(fetched)),
+        }))
+    }
+
+    /// The post replied to, fetched so a reviewer sees what the reply answered. A parent that
+    /// is gone still leaves its author, from the mentions.
+    async fn reply_target(
+        &self,
+        domain: &str,
+        status: &Status,
+        parent_id: &str,
+        page: &mut ScanPage,
+    ) -> Result<Target, SourceError> {
+        let url = format!(
+            "{}/api/v1/statuses/{}",
+            self.base_url(domain),
+            encode(parent_id)
+        );
+        match self.get(&url).await {
+            Ok(fetched) => {
+                let parent: Status = fetched.json()?;
+                page.evidence.push(fetched);
+                Ok(parent.target(domain))
+            }
+            Err(SourceError::Fetch(error)) if error.is_gone() => {
+                let author = status
+                    .mentions
+                    .iter()
+                    .find(|m| Some(&m.id) == status.in_reply_to_account_id.as_ref())
+                    .map(|m| format!("@{}", canonical_acct(&m.acct, domain)))
+                    .unwrap_or_default();
+                Ok(Target {
+                    author,
+                    author_platform_id: status.in_reply_to_account_id.clone(),
+                    text: String::new(),
+                    url: None,
+                })
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Likes, boosts and replies by registered accounts on the recent posts of a watched
+    /// account. `registered` maps canonical `user@domain` (lowercase) to the account.
+    pub async fn scan_reverse(
+        &self,
+        watched: &AccountRef,
+        registered: &HashMap<String, AccountRef>,
+        recent_posts: usize,
+    ) -> Result<ScanPage, SourceError> {
+        let (_, domain) = Mastodon::split_handle(&watched.handle)?;
+        let watched_id = watched
+            .platform_id
+            .as_deref()
+            .ok_or_else(|| SourceError::Unresolved {
+                platform: Platform::Mastodon,
+                handle: watched.handle.clone(),
+            })?;
+        let base = self.base_url(&domain);
+        let url = format!(
+            "{base}/api/v1/accounts/{}/statuses?limit={}&exclude_reblogs=true",
+            encode(watched_id),
+            recent_posts.clamp(1, PAGE_LIMIT)
+        );
+        let fetched = self.get(&url).await?;
+        let posts: Vec<Status> = fetched.json()?;
+        let mut page = ScanPage::default();
+        page.evidence.push(fetched);
+        for post in &posts {
+            let target = post.target(&domain);
+            for (path, kind) in [
+                ("favourited_by", ActivityKind::Like),
+                ("reblogged_by", ActivityKind::Repost),
+            ] {
+                let endpoint = format!("{base}/api/v1/statuses/{}/{path}", encode(&post.id));
+                let mut url = endpoint.clone();
+                for _ in 0..MAX_INTERACTION_PAGES {
+                    let fetched = self.get(&url).await?;
+                    let accounts: Vec<MastodonAccount> = fetched.json()?;
+                    for liker in &accounts {
+                        let actor = canonical_acct(&liker.acct, &domain);
+                        let Some(registered_account) = registered.get(&actor) else {
+                            continue;
+                        };
+                        let id = match kind {
+                            ActivityKind::Like => activity_id::like(&actor, &post.uri),
+                            _ => activity_id::repost(&actor, &post.uri),
+                        };
+                        page.activities.push(Activity {
+                            platform: Platform::Mastodon,
+                            platform_activity_id: id,
+                            kind,
+                            account_id: registered_account.account_id,
+                            actor_handle: format!("@{actor}"),
+                            text: String::new(),
+                            target: Some(target.clone()),
+                            url: None,
+                            // Mastodon does not say when: it happened between the post and now.
+                            occurred_at: fetched.fetched_at,
+                            time_exact: false,
+                            observed_at: fetched.fetched_at,
+                            evidence: Some(evidence(&fetched)),
+                        });
+                    }
+                    let next = link_query(&fetched, "next");
+                    page.evidence.push(fetched);
+                    match next {
+                        Some(query) if !accounts.is_empty() => url = format!("{endpoint}?{query}"),
+                        _ => break,
+                    }
+                }
+            }
+            let url = format!("{base}/api/v1/statuses/{}/context", encode(&post.id));
+            let fetched = self.get(&url).await?;
+            let context: Context = fetched.json()?;
+            let mut by_id: HashMap<&str, &Status> = HashMap::new();
+            by_id.insert(post.id.as_str(), post);
+            for reply in &context.descendants {
+                by_id.insert(reply.id.as_str(), reply);
+            }
+            for reply in &context.descendants {
+                let actor = canonical_acct(&reply.account.acct, &domain);
+                let Some(registered_account) = registered.get(&actor) else {
+                    continue;
+                };
+                let parent = reply
+                    .in_reply_to_id
+                    .as_deref()
+                    .and_then(|id| by_id.get(id))
+                    .copied()
+                    .unwrap_or(post);
+                page.activities.push(Activity {
+                    platform: Platform::Mastodon,
+                    platform_activity_id: activity_id::object(
+                        &reply.uri,
+                        reply.edited_at.as_deref(),
+                    ),
+                    kind: ActivityKind::Reply,
+                    account_id: registered_account.account_id,
+                    actor_handle: format!("@{actor}"),
+                    text: reply.text(),
+                    target: Some(parent.target(&domain)),
+                    url: reply.url.clone().or_else(|| Some(reply.uri.clone())),
+                    occurred_at: parse_time(&reply.created_at, &fetched.url)?,
+                    time_exact: true,
+                    observed_at: fetched.fetched_at,
+                    evidence: Some(evidence(&fetched)),
+                });
+            }
+            page.evidence.push(fetched);
+        }
+        Ok(page)
+    }
+}
+
+fn evidence(fetched: &Fetched) -> EvidenceRef {
+    EvidenceRef {
+        sha256: fetched.sha256.clone(),
+        url: fetched.url.clone(),
+        fetched_at: fetched.fetched_at,
+    }
+}
+
+fn parse_time(value: &str, url: &str) -> Result<Timestamp, SourceError> {
+    value
+        .parse::<Timestamp>()
+        .map_err(|error| SourceError::Unexpected {
+            url: url.to_string(),
+            reason: format!("created_at '{value}' is not an ISO 8601 time: {error}"),
+        })
+}
+
+/// The query part of the `Link` header's link with relation `rel`.
+fn link_query(fetched: &Fetched, rel: &str) -> Option<String> {
+    fetched.link.as_deref().and_then(|header| {
+        header.split(',').find_map(|part| {
+            let (target, params) = part.split_once(';')?;
+            let is_rel = params
+                .split(';')
+                .any(|p| p.trim().trim_start_matches("rel=").trim_matches('"') == rel);
+            let url = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+            is_rel
+                .then(|| url.split_once('?').map(|(_, q)| q.to_string()))
+                .flatten()
+        })
+    })
+}
+
+/// Percent-encodes a path segment or query value.
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_split_and_bad_ones_say_why() {
+        assert_eq!(
+            Mastodon::split_handle("@Budi@Instansi.Example").unwrap(),
+            ("Budi".to_string(), "instansi.example".to_string())
+        );
+        assert!(Mastodon::split_handle("budi").is_err());
+        assert!(Mastodon::split_handle("@budi@localhost").is_err());
+        assert!(Mastodon::split_handle("@bu di@m.example").is_err());
+    }
+
+    #[test]
+    fn accts_become_canonical() {
+        assert_eq!(canonical_acct("Budi", "m.example"), "budi@m.example");
+        assert_eq!(
+            canonical_acct("siti@other.example", "m.example"),
+            "siti@other.example"
+        );
+    }
+}
