@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use common::replay::{ReplayServer, Reply};
 use netra::config::{self, ConfigSource};
 use netra::model::{AccountId, AccountState, ActivityKind};
+use netra::sources::bluesky::Bluesky;
 use netra::sources::mastodon::Mastodon;
 use netra::sources::{AccountRef, FetchError, HttpClient, SourceError};
 
@@ -505,5 +506,253 @@ async fn hostile_upstreams_give_typed_errors_within_the_timeout() {
         requests_for("7"),
         1,
         "a long rate-limit wait goes back to the scheduler"
+    );
+}
+
+fn fixture_json(name: &str) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(fixtures().join(name)).unwrap()).unwrap()
+}
+
+fn bluesky(base: &str) -> Bluesky {
+    Bluesky::new(
+        client(Duration::from_secs(5), 4096),
+        format!("{base}/appview"),
+        format!("{base}/plc"),
+    )
+}
+
+const OSMOTE: &str = "did:plc:etdcb47v54mwv2wdufhi4tu6";
+
+/// The recorded author feed of osmote.net, a DID document pointing at our PDS, and two like
+/// records (no real capture of `listRecords` exists; built after its lexicon): one of a post
+/// that `getPosts` returns, one of a post that is gone.
+async fn bluesky_server() -> (ReplayServer, String) {
+    let server = ReplayServer::default();
+    let base = server.start().await;
+    let mut did_doc = fixture_json("bsky_plc_directory_did_doc.json");
+    did_doc["id"] = OSMOTE.into();
+    did_doc["service"][0]["serviceEndpoint"] = format!("{base}/pds").into();
+    let feed = fixture_json("bsky_getAuthorFeed_2024_osmote.json");
+    let liked_post = feed["feed"][0]["post"].clone();
+    let liked_uri = liked_post["uri"].as_str().unwrap().to_string();
+    let gone_uri = "at://did:plc:gone/app.bsky.feed.post/3kgone";
+    let likes = serde_json::json!({
+        "cursor": "3kk7zzz",
+        "records": [
+            {"uri": format!("at://{OSMOTE}/app.bsky.feed.like/3kk7b"), "cid": "bafy1",
+             "value": {"$type": "app.bsky.feed.like", "subject": {"uri": liked_uri, "cid": "c1"},
+                       "createdAt": "2024-01-30T16:07:00.000Z"}},
+            {"uri": format!("at://{OSMOTE}/app.bsky.feed.like/3kk7a"), "cid": "bafy2",
+             "value": {"$type": "app.bsky.feed.like", "subject": {"uri": gone_uri, "cid": "c2"},
+                       "createdAt": "2024-01-29T08:00:00.000Z"}}
+        ]
+    });
+    server
+        .route(
+            "/appview/xrpc/app.bsky.actor.getProfile",
+            Reply::json(
+                200,
+                &std::fs::read_to_string(fixtures().join("bsky_getProfile_bsky.app_2024.json"))
+                    .unwrap(),
+            ),
+        )
+        .route(
+            "/appview/xrpc/app.bsky.feed.getAuthorFeed",
+            Reply::json(200, &feed.to_string()),
+        )
+        .route(
+            &format!("/plc/{OSMOTE}"),
+            Reply::json(200, &did_doc.to_string()),
+        )
+        .route(
+            "/pds/xrpc/com.atproto.repo.listRecords",
+            Reply::json(200, &likes.to_string()),
+        )
+        .route(
+            "/appview/xrpc/app.bsky.feed.getPosts",
+            Reply::json(200, &serde_json::json!({"posts": [liked_post]}).to_string()),
+        );
+    (server, base)
+}
+
+#[tokio::test]
+async fn bluesky_profile_resolves_to_the_did() {
+    let (_server, base) = bluesky_server().await;
+    let resolved = bluesky(&base).resolve("bsky.app").await.unwrap();
+    assert_eq!(resolved.platform_id, "did:plc:z72i7hdynmk6r22z27h6tvur");
+    assert_eq!(resolved.handle, "bsky.app");
+    let bad = bluesky(&base).resolve("no handle").await.unwrap_err();
+    assert!(matches!(bad, SourceError::BadHandle { .. }), "{bad}");
+}
+
+#[tokio::test]
+async fn bluesky_feed_and_like_records_become_activities_and_the_cursor_stops_rescans() {
+    let (server, base) = bluesky_server().await;
+    let connector = bluesky(&base);
+    let osmote = AccountRef {
+        account_id: AccountId(3),
+        handle: "osmote.net".into(),
+        platform_id: Some(OSMOTE.into()),
+    };
+    let page = connector.scan_own(&osmote, None).await.unwrap();
+
+    let count = |kind| page.activities.iter().filter(|a| a.kind == kind).count();
+    assert_eq!(count(ActivityKind::Repost), 23);
+    assert_eq!(count(ActivityKind::Quote), 2);
+    assert_eq!(count(ActivityKind::Reply), 20);
+    assert_eq!(count(ActivityKind::Post), 5);
+    assert_eq!(count(ActivityKind::Like), 2);
+
+    let repost = page
+        .activities
+        .iter()
+        .find(|a| a.kind == ActivityKind::Repost)
+        .unwrap();
+    assert_eq!(
+        repost.target.as_ref().unwrap().author,
+        "@rikergoogling.bsky.social"
+    );
+    assert!(repost
+        .platform_activity_id
+        .starts_with(&format!("repost:{OSMOTE}:at://")));
+    let quote = page
+        .activities
+        .iter()
+        .find(|a| a.kind == ActivityKind::Quote)
+        .unwrap();
+    assert_eq!(
+        quote.target.as_ref().unwrap().text,
+        "I smoked a motor on my drone :-("
+    );
+    let reply = page
+        .activities
+        .iter()
+        .find(|a| a.kind == ActivityKind::Reply)
+        .unwrap();
+    assert!(
+        !reply.target.as_ref().unwrap().text.is_empty(),
+        "the parent's text comes along"
+    );
+
+    let likes: Vec<_> = page
+        .activities
+        .iter()
+        .filter(|a| a.kind == ActivityKind::Like)
+        .collect();
+    assert_eq!(
+        likes[0].target.as_ref().unwrap().author,
+        "@rikergoogling.bsky.social"
+    );
+    assert!(
+        !likes[0].target.as_ref().unwrap().text.is_empty(),
+        "the liked post is resolved"
+    );
+    assert_eq!(likes[0].occurred_at.to_string(), "2024-01-30T16:07:00Z");
+    assert_eq!(
+        likes[1].target.as_ref().unwrap().author,
+        "did:plc:gone",
+        "a gone post keeps its author"
+    );
+    assert!(server
+        .requests()
+        .iter()
+        .any(|r| r.starts_with("/pds/xrpc/com.atproto.repo.listRecords?repo=did%3Aplc%3A")));
+
+    // The same responses again: everything was seen, nothing new, the cursor stays.
+    let cursor = page.cursor.clone().expect("a first scan sets the cursor");
+    let again = connector.scan_own(&osmote, Some(&cursor)).await.unwrap();
+    assert!(
+        again.activities.is_empty(),
+        "{:?}",
+        again
+            .activities
+            .iter()
+            .map(|a| &a.platform_activity_id)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(again.cursor, None);
+}
+
+#[tokio::test]
+async fn bluesky_reverse_interactions_find_registered_likers_reposters_and_repliers() {
+    let server = ReplayServer::default();
+    let base = server.start().await;
+    let thread = fixture_json("bsky_getPostThread_2024.json");
+    let root = thread["thread"]["post"].clone();
+    let candidate_did = root["author"]["did"].as_str().unwrap().to_string();
+    let replier_did = thread["thread"]["replies"][0]["post"]["author"]["did"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let feed = serde_json::json!({"feed": [{"post": root}]});
+    let profile = |did: &str, handle: &str| serde_json::json!({"did": did, "handle": handle});
+    let likes = serde_json::json!({"uri": root["uri"], "likes": [
+        {"indexedAt": "2024-02-01T00:00:01Z", "createdAt": "2024-02-01T00:00:00Z", "actor": profile("did:plc:pegawai1", "pegawai1.bsky.social")},
+        {"indexedAt": "2024-02-01T00:00:01Z", "createdAt": "2024-02-01T00:00:00Z", "actor": profile("did:plc:stranger", "stranger.bsky.social")}
+    ]});
+    let reposts = serde_json::json!({"uri": root["uri"], "repostedBy": [profile("did:plc:pegawai1", "pegawai1.bsky.social")]});
+    server
+        .route(
+            "/appview/xrpc/app.bsky.feed.getAuthorFeed",
+            Reply::json(200, &feed.to_string()),
+        )
+        .route(
+            "/appview/xrpc/app.bsky.feed.getLikes",
+            Reply::json(200, &likes.to_string()),
+        )
+        .route(
+            "/appview/xrpc/app.bsky.feed.getRepostedBy",
+            Reply::json(200, &reposts.to_string()),
+        )
+        .route(
+            "/appview/xrpc/app.bsky.feed.getPostThread",
+            Reply::json(200, &thread.to_string()),
+        );
+    let registered: HashMap<String, AccountRef> = [
+        (
+            "did:plc:pegawai1".to_string(),
+            AccountRef {
+                account_id: AccountId(21),
+                handle: "pegawai1.bsky.social".into(),
+                platform_id: Some("did:plc:pegawai1".into()),
+            },
+        ),
+        (
+            replier_did.clone(),
+            AccountRef {
+                account_id: AccountId(22),
+                handle: "r.bsky.social".into(),
+                platform_id: Some(replier_did.clone()),
+            },
+        ),
+    ]
+    .into();
+    let watched = AccountRef {
+        account_id: AccountId(1),
+        handle: "kandidat.bsky.social".into(),
+        platform_id: Some(candidate_did),
+    };
+    let page = bluesky(&base)
+        .scan_reverse(&watched, &registered, 10)
+        .await
+        .unwrap();
+    let kinds: Vec<(ActivityKind, AccountId)> = page
+        .activities
+        .iter()
+        .map(|a| (a.kind, a.account_id))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (ActivityKind::Like, AccountId(21)),
+            (ActivityKind::Repost, AccountId(21)),
+            (ActivityKind::Reply, AccountId(22))
+        ]
+    );
+    assert!(page.activities[0].time_exact && !page.activities[1].time_exact);
+    assert!(!page.activities[2].text.is_empty());
+    assert_eq!(
+        page.activities[0].platform_activity_id,
+        format!("like:did:plc:pegawai1:{}", root["uri"].as_str().unwrap())
     );
 }

@@ -18,7 +18,8 @@ use serde::Deserialize;
 
 use super::http::{Expect, Fetched, HttpClient};
 use super::{
-    activity_id, html, id_order, AccountRef, Capabilities, Resolved, ScanPage, SourceError,
+    activity_id, html, id_order, percent_encode, AccountRef, Capabilities, Resolved, ScanPage,
+    SourceError,
 };
 use crate::model::{AccountState, Activity, ActivityKind, EvidenceRef, Platform, Target};
 
@@ -207,7 +208,7 @@ impl Mastodon {
         let url = format!(
             "{}/api/v1/accounts/lookup?acct={}",
             self.base_url(&domain),
-            encode(&user)
+            percent_encode(&user)
         );
         let fetched = self.get(&url).await?;
         let account: MastodonAccount = fetched.json()?;
@@ -241,12 +242,15 @@ impl Mastodon {
                 handle: account.handle.clone(),
             })?;
         let base = self.base_url(&domain);
-        let endpoint = format!("{base}/api/v1/accounts/{}/statuses", encode(account_id));
+        let endpoint = format!(
+            "{base}/api/v1/accounts/{}/statuses",
+            percent_encode(account_id)
+        );
         let mut url = match cursor {
             Some(cursor) => format!(
                 "{endpoint}?limit={}&min_id={}",
                 self.page_limit,
-                encode(cursor)
+                percent_encode(cursor)
             ),
             None => format!("{endpoint}?limit={}", self.page_limit),
         };
@@ -355,7 +359,7 @@ impl Mastodon {
         let url = format!(
             "{}/api/v1/statuses/{}",
             self.base_url(domain),
-            encode(parent_id)
+            percent_encode(parent_id)
         );
         match self.get(&url).await {
             Ok(fetched) => {
@@ -400,7 +404,7 @@ impl Mastodon {
         let base = self.base_url(&domain);
         let url = format!(
             "{base}/api/v1/accounts/{}/statuses?limit={}&exclude_reblogs=true",
-            encode(watched_id),
+            percent_encode(watched_id),
             recent_posts.clamp(1, PAGE_LIMIT)
         );
         let fetched = self.get(&url).await?;
@@ -413,7 +417,8 @@ impl Mastodon {
                 ("favourited_by", ActivityKind::Like),
                 ("reblogged_by", ActivityKind::Repost),
             ] {
-                let endpoint = format!("{base}/api/v1/statuses/{}/{path}", encode(&post.id));
+                let endpoint =
+                    format!("{base}/api/v1/statuses/{}/{path}", percent_encode(&post.id));
                 let mut url = endpoint.clone();
                 for _ in 0..MAX_INTERACTION_PAGES {
                     let fetched = self.get(&url).await?;
@@ -451,7 +456,10 @@ impl Mastodon {
                     }
                 }
             }
-            let url = format!("{base}/api/v1/statuses/{}/context", encode(&post.id));
+            let url = format!(
+                "{base}/api/v1/statuses/{}/context",
+                percent_encode(&post.id)
+            );
             let fetched = self.get(&url).await?;
             let context: Context = fetched.json()?;
             let mut by_id: HashMap<&str, &Status> = HashMap::new();
@@ -525,19 +533,6 @@ fn link_query(fetched: &Fetched, rel: &str) -> Option<String> {
                 .flatten()
         })
     })
-}
-
-/// Percent-encodes a path segment or query value.
-fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 //! timeline and the same boost in the candidate post's `reblogged_by`), or it would be flagged
 //! twice. Ids are therefore built from global identifiers, in [`activity_id`].
 
+pub mod bluesky;
 pub mod html;
 pub mod http;
 pub mod mastodon;
@@ -118,4 +119,17 @@ pub mod activity_id {
 /// snowflakes sort by length then bytes, ULIDs and TIDs by bytes, which the same rule covers.
 pub fn id_order(a: &str, b: &str) -> std::cmp::Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+/// Percent-encodes a path segment or query value (RFC 3986 unreserved characters pass).
+pub(crate) fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }

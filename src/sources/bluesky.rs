@@ -1,0 +1,870 @@
+//! Bluesky (AT Protocol): an account's posts, replies, reposts and quotes from the public
+//! AppView, its likes from its own repository, and who liked, reposted or replied to a watched
+//! account's posts.
+//!
+//! Accounts are keyed on their DID; handles change. `getAuthorFeed` has no "since" parameter,
+//! so a scan reads newest first and stops at the first item it has already seen. Likes are
+//! public records in the account's repository: the DID document names its PDS, whose
+//! `com.atproto.repo.listRecords` lists `app.bsky.feed.like` records newest first; the liked
+//! posts are then resolved with `getPosts` so a reviewer sees what was liked.
+//!
+//! The scan cursor is one opaque string for the store: a small JSON object holding the newest
+//! feed item and the newest like record seen.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::http::{Expect, FetchError, Fetched, HttpClient};
+use super::{activity_id, AccountRef, Capabilities, Resolved, ScanPage, SourceError};
+use crate::model::{AccountState, Activity, ActivityKind, EvidenceRef, Platform, Target};
+
+/// Feed items per page (the API allows 100).
+const FEED_LIMIT: usize = 50;
+/// Pages read in one scan before the rest waits for the next one.
+const MAX_PAGES: usize = 10;
+/// `getPosts` takes at most 25 URIs.
+const GET_POSTS_BATCH: usize = 25;
+
+pub const CAPABILITIES: Capabilities = Capabilities {
+    platform: Platform::Bluesky,
+    own_kinds: &[
+        ActivityKind::Post,
+        ActivityKind::Reply,
+        ActivityKind::Repost,
+        ActivityKind::Quote,
+        ActivityKind::Like,
+    ],
+    reverse_kinds: &[
+        ActivityKind::Like,
+        ActivityKind::Repost,
+        ActivityKind::Reply,
+    ],
+    exact_times: true,
+    needs_token: false,
+    note: "Unggahan, balasan, repost, kutipan dan suka (like) semuanya data publik dan terbaca \
+           langsung dari akun.",
+};
+
+/// Where the previous scan stopped.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlueskyCursor {
+    /// Key of the newest feed item seen (see [`feed_item_key`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed: Option<String>,
+    /// URI of the newest like record seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub likes: Option<String>,
+}
+
+impl BlueskyCursor {
+    pub fn parse(text: Option<&str>) -> BlueskyCursor {
+        // An unreadable cursor (an older format) means "start fresh", never an error that
+        // would stop the account being scanned.
+        text.and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Profile {
+    did: String,
+    handle: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PostView {
+    uri: String,
+    author: Profile,
+    #[serde(default)]
+    record: Value,
+    #[serde(default)]
+    embed: Option<Value>,
+    #[serde(default)]
+    indexed_at: Option<String>,
+}
+
+impl PostView {
+    fn text(&self) -> String {
+        self.record
+            .get("text")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn created_at(&self) -> Option<&str> {
+        self.record.get("createdAt").and_then(Value::as_str)
+    }
+
+    fn target(&self) -> Target {
+        Target {
+            author: format!("@{}", self.author.handle),
+            author_platform_id: Some(self.author.did.clone()),
+            text: self.text(),
+            url: Some(web_url(&self.uri, &self.author.handle)),
+        }
+    }
+
+    /// The quoted post, from a record embed or a record-with-media embed.
+    fn quoted(&self) -> Option<Target> {
+        let embed = self.embed.as_ref()?;
+        let record = match embed.get("$type").and_then(Value::as_str)? {
+            "app.bsky.embed.record#view" => embed.get("record")?,
+            "app.bsky.embed.recordWithMedia#view" => embed.get("record")?.get("record")?,
+            _ => return None,
+        };
+        if record.get("$type").and_then(Value::as_str) != Some("app.bsky.embed.record#viewRecord") {
+            // A quoted post that is gone or blocked: the author may still be known.
+            let uri = record.get("uri").and_then(Value::as_str)?;
+            return Some(Target {
+                author: did_of_uri(uri).unwrap_or_default().to_string(),
+                author_platform_id: did_of_uri(uri).map(str::to_string),
+                text: String::new(),
+                url: None,
+            });
+        }
+        let author: Profile = serde_json::from_value(record.get("author")?.clone()).ok()?;
+        let uri = record.get("uri").and_then(Value::as_str)?;
+        Some(Target {
+            author: format!("@{}", author.handle),
+            text: record
+                .get("value")
+                .and_then(|v| v.get("text"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            url: Some(web_url(uri, &author.handle)),
+            author_platform_id: Some(author.did),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct FeedItem {
+    post: PostView,
+    #[serde(default)]
+    reply: Option<Value>,
+    #[serde(default)]
+    reason: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Feed {
+    #[serde(default)]
+    cursor: Option<String>,
+    #[serde(default)]
+    feed: Vec<FeedItem>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Records {
+    #[serde(default)]
+    cursor: Option<String>,
+    #[serde(default)]
+    records: Vec<LikeRecord>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LikeRecord {
+    uri: String,
+    value: Value,
+}
+
+#[derive(Debug, Deserialize)]
+struct Posts {
+    #[serde(default)]
+    posts: Vec<PostView>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Likes {
+    #[serde(default)]
+    cursor: Option<String>,
+    #[serde(default)]
+    likes: Vec<LikeView>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LikeView {
+    actor: Profile,
+    #[serde(default)]
+    created_at: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RepostedBy {
+    #[serde(default)]
+    cursor: Option<String>,
+    #[serde(default)]
+    reposted_by: Vec<Profile>,
+}
+
+/// The key that identifies a feed item: a repost is the reposter's act, not the post.
+fn feed_item_key(item: &FeedItem) -> String {
+    match repost_reason(item) {
+        Some(by) => activity_id::repost(&by.did, &item.post.uri),
+        None => item.post.uri.clone(),
+    }
+}
+
+fn repost_reason(item: &FeedItem) -> Option<Profile> {
+    let reason = item.reason.as_ref()?;
+    if reason.get("$type").and_then(Value::as_str) != Some("app.bsky.feed.defs#reasonRepost") {
+        return None;
+    }
+    serde_json::from_value(reason.get("by")?.clone()).ok()
+}
+
+fn is_pin(item: &FeedItem) -> bool {
+    item.reason
+        .as_ref()
+        .and_then(|r| r.get("$type"))
+        .and_then(Value::as_str)
+        == Some("app.bsky.feed.defs#reasonPin")
+}
+
+/// `at://did:plc:x/app.bsky.feed.post/rkey` → `did:plc:x`.
+fn did_of_uri(uri: &str) -> Option<&str> {
+    uri.strip_prefix("at://")?.split('/').next()
+}
+
+/// The bsky.app address of a post, which a reviewer can open.
+fn web_url(uri: &str, handle: &str) -> String {
+    match uri.rsplit('/').next() {
+        Some(rkey) if uri.contains("/app.bsky.feed.post/") => {
+            format!("https://bsky.app/profile/{handle}/post/{rkey}")
+        }
+        _ => uri.to_string(),
+    }
+}
+
+/// The Bluesky connector.
+#[derive(Clone)]
+pub struct Bluesky {
+    http: HttpClient,
+    appview_url: String,
+    plc_directory_url: String,
+}
+
+impl Bluesky {
+    pub fn new(http: HttpClient, appview_url: String, plc_directory_url: String) -> Bluesky {
+        Bluesky {
+            http,
+            appview_url,
+            plc_directory_url,
+        }
+    }
+
+    async fn get(&self, url: &str) -> Result<Fetched, SourceError> {
+        self.http
+            .get(url, Expect::Json, &[])
+            .await
+            .map_err(|error| match error {
+                // XRPC says "not found" with a 400 and a message, not a 404.
+                FetchError::Client {
+                    url,
+                    status: 400,
+                    excerpt,
+                } if excerpt.contains("not found") || excerpt.contains("NotFound") => {
+                    SourceError::Fetch(FetchError::Gone { url, status: 400 })
+                }
+                other => SourceError::Fetch(other),
+            })
+    }
+
+    fn xrpc(&self, method: &str, query: &[(&str, &str)]) -> String {
+        xrpc_url(&self.appview_url, method, query)
+    }
+
+    /// Resolves a handle (or DID) to the DID and the current handle.
+    pub async fn resolve(&self, handle: &str) -> Result<Resolved, SourceError> {
+        let actor = handle.trim().trim_start_matches('@');
+        if actor.is_empty() || actor.contains(char::is_whitespace) || !actor.contains(['.', ':']) {
+            return Err(SourceError::BadHandle {
+                platform: Platform::Bluesky,
+                handle: handle.to_string(),
+                reason: "expected a handle such as nama.bsky.social or a DID",
+            });
+        }
+        let fetched = self
+            .get(&self.xrpc("app.bsky.actor.getProfile", &[("actor", actor)]))
+            .await?;
+        let profile: Profile = fetched.json()?;
+        Ok(Resolved {
+            platform_id: profile.did,
+            handle: profile.handle,
+            state: AccountState::Ok,
+        })
+    }
+
+    /// New feed items and likes of a registered account since `cursor`.
+    pub async fn scan_own(
+        &self,
+        account: &AccountRef,
+        cursor: Option<&str>,
+    ) -> Result<ScanPage, SourceError> {
+        let did = account
+            .platform_id
+            .as_deref()
+            .ok_or_else(|| SourceError::Unresolved {
+                platform: Platform::Bluesky,
+                handle: account.handle.clone(),
+            })?;
+        let previous = BlueskyCursor::parse(cursor);
+        let mut page = ScanPage::default();
+        let feed = self
+            .scan_feed(account, did, previous.feed.as_deref(), &mut page)
+            .await?;
+        let likes = self
+            .scan_likes(account, did, previous.likes.as_deref(), &mut page)
+            .await?;
+        let next = BlueskyCursor {
+            feed: feed.or(previous.feed.clone()),
+            likes: likes.or(previous.likes.clone()),
+        };
+        page.cursor =
+            (next != previous).then(|| serde_json::to_string(&next).expect("cursor serialises"));
+        Ok(page)
+    }
+
+    /// Reads the author feed down to the first item already seen; returns the newest key.
+    async fn scan_feed(
+        &self,
+        account: &AccountRef,
+        did: &str,
+        seen: Option<&str>,
+        page: &mut ScanPage,
+    ) -> Result<Option<String>, SourceError> {
+        let limit = FEED_LIMIT.to_string();
+        let mut api_cursor: Option<String> = None;
+        let mut newest = None;
+        'pages: for _ in 0..MAX_PAGES {
+            let mut query = vec![("actor", did), ("limit", limit.as_str())];
+            if let Some(c) = &api_cursor {
+                query.push(("cursor", c.as_str()));
+            }
+            let fetched = self
+                .get(&self.xrpc("app.bsky.feed.getAuthorFeed", &query))
+                .await?;
+            let feed: Feed = fetched.json()?;
+            for item in &feed.feed {
+                if is_pin(item) {
+                    continue;
+                }
+                let key = feed_item_key(item);
+                if Some(key.as_str()) == seen {
+                    page.evidence.push(fetched);
+                    break 'pages;
+                }
+                newest.get_or_insert_with(|| key.clone());
+                page.activities
+                    .push(feed_activity(account, item, key, &fetched)?);
+            }
+            page.evidence.push(fetched);
+            // Without a previous position only the newest page is read: history from before
+            // registration is not Netra's business.
+            match (seen, feed.cursor) {
+                (Some(_), Some(next)) if !feed.feed.is_empty() => api_cursor = Some(next),
+                _ => break,
+            }
+        }
+        Ok(newest)
+    }
+
+    /// Reads like records from the account's PDS down to the first one already seen.
+    async fn scan_likes(
+        &self,
+        account: &AccountRef,
+        did: &str,
+        seen: Option<&str>,
+        page: &mut ScanPage,
+    ) -> Result<Option<String>, SourceError> {
+        let pds = self.pds_of(did, page).await?;
+        let mut api_cursor: Option<String> = None;
+        let mut newest = None;
+        let mut likes: Vec<(LikeRecord, usize)> = Vec::new();
+        'pages: for _ in 0..MAX_PAGES {
+            let mut query = vec![
+                ("repo", did),
+                ("collection", "app.bsky.feed.like"),
+                ("limit", "100"),
+            ];
+            if let Some(c) = &api_cursor {
+                query.push(("cursor", c.as_str()));
+            }
+            let fetched = self
+                .get(&xrpc_url(&pds, "com.atproto.repo.listRecords", &query))
+                .await?;
+            let records: Records = fetched.json()?;
+            let evidence_index = page.evidence.len();
+            page.evidence.push(fetched);
+            let has_more = records.cursor.is_some() && !records.records.is_empty();
+            for record in records.records {
+                if Some(record.uri.as_str()) == seen {
+                    break 'pages;
+                }
+                newest.get_or_insert_with(|| record.uri.clone());
+                likes.push((record, evidence_index));
+            }
+            match (seen, records.cursor) {
+                (Some(_), Some(next)) if has_more => api_cursor = Some(next),
+                _ => break,
+            }
+        }
+        let subjects: Vec<String> = likes
+            .iter()
+            .filter_map(|(r, _)| {
+                r.value
+                    .get("subject")?
+                    .get("uri")?
+                    .as_str()
+                    .map(str::to_string)
+            })
+            .collect();
+        let posts = self.get_posts(&subjects, page).await?;
+        for (record, evidence_index) in &likes {
+            let Some(subject) = record
+                .value
+                .get("subject")
+                .and_then(|s| s.get("uri"))
+                .and_then(Value::as_str)
+            else {
+                continue;
+            };
+            let fetched = &page.evidence[*evidence_index];
+            let created = record.value.get("createdAt").and_then(Value::as_str);
+            let target = posts
+                .get(subject)
+                .map(PostView::target)
+                .unwrap_or_else(|| Target {
+                    author: did_of_uri(subject).unwrap_or_default().to_string(),
+                    author_platform_id: did_of_uri(subject).map(str::to_string),
+                    text: String::new(),
+                    url: None,
+                });
+            let activity = Activity {
+                platform: Platform::Bluesky,
+                platform_activity_id: activity_id::like(did, subject),
+                kind: ActivityKind::Like,
+                account_id: account.account_id,
+                actor_handle: format!("@{}", account.handle.trim_start_matches('@')),
+                text: String::new(),
+                target: Some(target),
+                url: None,
+                occurred_at: parse_time(created, fetched)?,
+                time_exact: created.is_some(),
+                observed_at: fetched.fetched_at,
+                evidence: Some(evidence(fetched)),
+            };
+            page.activities.push(activity);
+        }
+        Ok(newest)
+    }
+
+    /// The PDS base URL from the account's DID document.
+    async fn pds_of(&self, did: &str, page: &mut ScanPage) -> Result<String, SourceError> {
+        let url = if let Some(host) = did.strip_prefix("did:web:") {
+            format!("https://{host}/.well-known/did.json")
+        } else {
+            format!("{}/{did}", self.plc_directory_url)
+        };
+        let fetched = self.get(&url).await?;
+        let document: Value = fetched.json()?;
+        let endpoint = document
+            .get("service")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|s| {
+                s.get("id")
+                    .and_then(Value::as_str)
+                    .is_some_and(|id| id.ends_with("#atproto_pds"))
+            })
+            .and_then(|s| s.get("serviceEndpoint").and_then(Value::as_str))
+            .map(|e| e.trim_end_matches('/').to_string())
+            .ok_or_else(|| SourceError::Unexpected {
+                url: fetched.url.clone(),
+                reason: "the DID document names no #atproto_pds service".into(),
+            })?;
+        page.evidence.push(fetched);
+        Ok(endpoint)
+    }
+
+    /// Hydrates post URIs; posts that are gone are simply absent from the map.
+    async fn get_posts(
+        &self,
+        uris: &[String],
+        page: &mut ScanPage,
+    ) -> Result<HashMap<String, PostView>, SourceError> {
+        let mut found = HashMap::new();
+        for batch in uris.chunks(GET_POSTS_BATCH) {
+            let query: Vec<(&str, &str)> = batch.iter().map(|u| ("uris", u.as_str())).collect();
+            let fetched = self
+                .get(&self.xrpc("app.bsky.feed.getPosts", &query))
+                .await?;
+            let posts: Posts = fetched.json()?;
+            page.evidence.push(fetched);
+            for post in posts.posts {
+                found.insert(post.uri.clone(), post);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Likes, reposts and replies by registered accounts on a watched account's recent posts.
+    /// `registered` maps DIDs to accounts.
+    pub async fn scan_reverse(
+        &self,
+        watched: &AccountRef,
+        registered: &HashMap<String, AccountRef>,
+        recent_posts: usize,
+    ) -> Result<ScanPage, SourceError> {
+        let did = watched
+            .platform_id
+            .as_deref()
+            .ok_or_else(|| SourceError::Unresolved {
+                platform: Platform::Bluesky,
+                handle: watched.handle.clone(),
+            })?;
+        let limit = recent_posts.clamp(1, 100).to_string();
+        let fetched = self
+            .get(&self.xrpc(
+                "app.bsky.feed.getAuthorFeed",
+                &[
+                    ("actor", did),
+                    ("limit", limit.as_str()),
+                    ("filter", "posts_no_replies"),
+                ],
+            ))
+            .await?;
+        let feed: Feed = fetched.json()?;
+        let mut page = ScanPage::default();
+        page.evidence.push(fetched);
+        let posts: Vec<&PostView> = feed
+            .feed
+            .iter()
+            .filter(|item| item.reason.is_none() && item.post.author.did == did)
+            .map(|item| &item.post)
+            .collect();
+        for post in posts {
+            self.reverse_likes(post, registered, &mut page).await?;
+            self.reverse_reposts(post, registered, &mut page).await?;
+            self.reverse_replies(post, registered, &mut page).await?;
+        }
+        Ok(page)
+    }
+
+    async fn reverse_likes(
+        &self,
+        post: &PostView,
+        registered: &HashMap<String, AccountRef>,
+        page: &mut ScanPage,
+    ) -> Result<(), SourceError> {
+        let mut api_cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut query = vec![("uri", post.uri.as_str()), ("limit", "100")];
+            if let Some(c) = &api_cursor {
+                query.push(("cursor", c.as_str()));
+            }
+            let fetched = self
+                .get(&self.xrpc("app.bsky.feed.getLikes", &query))
+                .await?;
+            let likes: Likes = fetched.json()?;
+            for like in &likes.likes {
+                let Some(account) = registered.get(&like.actor.did) else {
+                    continue;
+                };
+                let activity = interaction(
+                    account,
+                    &like.actor,
+                    ActivityKind::Like,
+                    activity_id::like(&like.actor.did, &post.uri),
+                    post.target(),
+                    parse_time(like.created_at.as_deref(), &fetched)?,
+                    like.created_at.is_some(),
+                    &fetched,
+                );
+                page.activities.push(activity);
+            }
+            let more = !likes.likes.is_empty();
+            page.evidence.push(fetched);
+            match likes.cursor {
+                Some(next) if more => api_cursor = Some(next),
+                _ => break,
+            }
+        }
+        Ok(())
+    }
+
+    async fn reverse_reposts(
+        &self,
+        post: &PostView,
+        registered: &HashMap<String, AccountRef>,
+        page: &mut ScanPage,
+    ) -> Result<(), SourceError> {
+        let mut api_cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut query = vec![("uri", post.uri.as_str()), ("limit", "100")];
+            if let Some(c) = &api_cursor {
+                query.push(("cursor", c.as_str()));
+            }
+            let fetched = self
+                .get(&self.xrpc("app.bsky.feed.getRepostedBy", &query))
+                .await?;
+            let reposts: RepostedBy = fetched.json()?;
+            for profile in &reposts.reposted_by {
+                let Some(account) = registered.get(&profile.did) else {
+                    continue;
+                };
+                let activity = interaction(
+                    account,
+                    profile,
+                    ActivityKind::Repost,
+                    activity_id::repost(&profile.did, &post.uri),
+                    post.target(),
+                    fetched.fetched_at,
+                    false,
+                    &fetched,
+                );
+                page.activities.push(activity);
+            }
+            let more = !reposts.reposted_by.is_empty();
+            page.evidence.push(fetched);
+            match reposts.cursor {
+                Some(next) if more => api_cursor = Some(next),
+                _ => break,
+            }
+        }
+        Ok(())
+    }
+
+    async fn reverse_replies(
+        &self,
+        post: &PostView,
+        registered: &HashMap<String, AccountRef>,
+        page: &mut ScanPage,
+    ) -> Result<(), SourceError> {
+        let fetched = self
+            .get(&self.xrpc(
+                "app.bsky.feed.getPostThread",
+                &[
+                    ("uri", post.uri.as_str()),
+                    ("depth", "1"),
+                    ("parentHeight", "0"),
+                ],
+            ))
+            .await?;
+        let thread: Value = fetched.json()?;
+        let replies = thread
+            .get("thread")
+            .and_then(|t| t.get("replies"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for reply in replies {
+            let Some(view) = reply
+                .get("post")
+                .and_then(|p| serde_json::from_value::<PostView>(p.clone()).ok())
+            else {
+                continue; // a reply that is gone or blocked
+            };
+            let Some(account) = registered.get(&view.author.did) else {
+                continue;
+            };
+            let mut activity = interaction(
+                account,
+                &view.author,
+                ActivityKind::Reply,
+                view.uri.clone(),
+                post.target(),
+                parse_time(view.created_at(), &fetched)?,
+                view.created_at().is_some(),
+                &fetched,
+            );
+            activity.text = view.text();
+            activity.url = Some(web_url(&view.uri, &view.author.handle));
+            page.activities.push(activity);
+        }
+        page.evidence.push(fetched);
+        Ok(())
+    }
+}
+
+/// The activity for one feed item of the account's own feed.
+fn feed_activity(
+    account: &AccountRef,
+    item: &FeedItem,
+    key: String,
+    fetched: &Fetched,
+) -> Result<Activity, SourceError> {
+    let post = &item.post;
+    let actor_handle = format!("@{}", account.handle.trim_start_matches('@'));
+    let base = |kind,
+                text: String,
+                target: Option<Target>,
+                time: Option<&str>|
+     -> Result<Activity, SourceError> {
+        Ok(Activity {
+            platform: Platform::Bluesky,
+            platform_activity_id: key.clone(),
+            kind,
+            account_id: account.account_id,
+            actor_handle: actor_handle.clone(),
+            text,
+            target,
+            url: Some(web_url(&post.uri, &post.author.handle)),
+            occurred_at: parse_time(time, fetched)?,
+            time_exact: time.is_some(),
+            observed_at: fetched.fetched_at,
+            evidence: Some(evidence(fetched)),
+        })
+    };
+    if let Some(reason) = &item.reason {
+        let time = reason.get("indexedAt").and_then(Value::as_str);
+        let mut activity = base(
+            ActivityKind::Repost,
+            String::new(),
+            Some(post.target()),
+            time,
+        )?;
+        activity.url = None;
+        return Ok(activity);
+    }
+    if let Some(quoted) = post.quoted() {
+        return base(
+            ActivityKind::Quote,
+            post.text(),
+            Some(quoted),
+            post.created_at(),
+        );
+    }
+    if let Some(reply) = &item.reply {
+        let parent = reply.get("parent");
+        let target = parent
+            .and_then(|p| serde_json::from_value::<PostView>(p.clone()).ok())
+            .map(|p| p.target())
+            .unwrap_or_else(|| {
+                // The parent is gone or blocked; its URI still names its author.
+                let uri = parent
+                    .and_then(|p| p.get("uri"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                Target {
+                    author: did_of_uri(uri).unwrap_or_default().to_string(),
+                    author_platform_id: did_of_uri(uri).map(str::to_string),
+                    text: String::new(),
+                    url: None,
+                }
+            });
+        return base(
+            ActivityKind::Reply,
+            post.text(),
+            Some(target),
+            post.created_at(),
+        );
+    }
+    base(
+        ActivityKind::Post,
+        post.text(),
+        None,
+        post.created_at().or(post.indexed_at.as_deref()),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn interaction(
+    account: &AccountRef,
+    actor: &Profile,
+    kind: ActivityKind,
+    id: String,
+    target: Target,
+    occurred_at: Timestamp,
+    time_exact: bool,
+    fetched: &Fetched,
+) -> Activity {
+    Activity {
+        platform: Platform::Bluesky,
+        platform_activity_id: id,
+        kind,
+        account_id: account.account_id,
+        actor_handle: format!("@{}", actor.handle),
+        text: String::new(),
+        target: Some(target),
+        url: None,
+        occurred_at,
+        time_exact,
+        observed_at: fetched.fetched_at,
+        evidence: Some(evidence(fetched)),
+    }
+}
+
+fn evidence(fetched: &Fetched) -> EvidenceRef {
+    EvidenceRef {
+        sha256: fetched.sha256.clone(),
+        url: fetched.url.clone(),
+        fetched_at: fetched.fetched_at,
+    }
+}
+
+/// A record's declared time; absent means "seen now" (and the activity says it is inexact).
+fn parse_time(value: Option<&str>, fetched: &Fetched) -> Result<Timestamp, SourceError> {
+    match value {
+        None => Ok(fetched.fetched_at),
+        Some(text) => text
+            .parse::<Timestamp>()
+            .map_err(|error| SourceError::Unexpected {
+                url: fetched.url.clone(),
+                reason: format!("time '{text}' is not an ISO 8601 time: {error}"),
+            }),
+    }
+}
+
+fn xrpc_url(base: &str, method: &str, query: &[(&str, &str)]) -> String {
+    let mut url = format!("{base}/xrpc/{method}");
+    for (index, (name, value)) in query.iter().enumerate() {
+        url.push(if index == 0 { '?' } else { '&' });
+        url.push_str(name);
+        url.push('=');
+        url.push_str(&super::percent_encode(value));
+    }
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_bad_ones_start_fresh() {
+        let cursor = BlueskyCursor {
+            feed: Some("at://did:plc:a/app.bsky.feed.post/1".into()),
+            likes: None,
+        };
+        let text = serde_json::to_string(&cursor).unwrap();
+        assert_eq!(BlueskyCursor::parse(Some(&text)), cursor);
+        assert_eq!(
+            BlueskyCursor::parse(Some("1706556632894::bafy")),
+            BlueskyCursor::default()
+        );
+    }
+
+    #[test]
+    fn post_uris_become_web_addresses() {
+        assert_eq!(
+            web_url("at://did:plc:x/app.bsky.feed.post/3kk7", "budi.bsky.social"),
+            "https://bsky.app/profile/budi.bsky.social/post/3kk7"
+        );
+        assert_eq!(
+            did_of_uri("at://did:plc:x/app.bsky.feed.post/3kk7"),
+            Some("did:plc:x")
+        );
+    }
+}
