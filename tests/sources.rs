@@ -12,6 +12,8 @@ use netra::config::{self, ConfigSource};
 use netra::model::{AccountId, AccountState, ActivityKind};
 use netra::sources::bluesky::Bluesky;
 use netra::sources::mastodon::Mastodon;
+use netra::sources::rss::Rss;
+use netra::sources::x::X;
 use netra::sources::{AccountRef, FetchError, HttpClient, SourceError};
 
 fn fixtures() -> PathBuf {
@@ -755,4 +757,203 @@ async fn bluesky_reverse_interactions_find_registered_likers_reposters_and_repli
         page.activities[0].platform_activity_id,
         format!("like:did:plc:pegawai1:{}", root["uri"].as_str().unwrap())
     );
+}
+
+fn x_connector(base: &str) -> X {
+    X::new(
+        client(Duration::from_secs(5), 4096),
+        base.to_string(),
+        netra::config::Secret::new("AAAA-test-token".into()),
+    )
+}
+
+#[tokio::test]
+async fn x_timeline_expands_retweets_replies_and_quotes_with_the_bearer_token() {
+    let server = ReplayServer::default();
+    server.route(
+        "/2/users/2832986725/tweets",
+        Reply::fixture(
+            &fixtures(),
+            "x_v2_users_tweets_expanded_rt_reply_quote_2021",
+            "json",
+        ),
+    );
+    server.route(
+        "/2/users/by/username/Twitter",
+        Reply::fixture(&fixtures(), "x_v2_users_by_username_tweepy", "json"),
+    );
+    let base = server.start().await;
+    let connector = x_connector(&base);
+    let resolved = connector.resolve("@Twitter").await.unwrap();
+    assert_eq!(
+        (resolved.platform_id.as_str(), resolved.handle.as_str()),
+        ("783214", "@Twitter")
+    );
+    assert!(matches!(
+        connector.resolve("@bukan handle").await,
+        Err(SourceError::BadHandle { .. })
+    ));
+
+    let page = connector
+        .scan_own(
+            &AccountRef {
+                account_id: AccountId(5),
+                handle: "@IttefaqM".into(),
+                platform_id: Some("2832986725".into()),
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let count = |kind| page.activities.iter().filter(|a| a.kind == kind).count();
+    assert_eq!(page.activities.len(), 22);
+    assert_eq!(
+        (
+            count(ActivityKind::Repost),
+            count(ActivityKind::Reply),
+            count(ActivityKind::Quote)
+        ),
+        (12, 6, 2)
+    );
+    assert_eq!(page.cursor.as_deref(), Some("1400193111150706693"));
+    let retweet = &page.activities[0];
+    assert_eq!(retweet.kind, ActivityKind::Repost);
+    let target = retweet.target.as_ref().unwrap();
+    assert_eq!(target.author, "@KUnews");
+    assert!(
+        !target.text.starts_with("RT @") && !target.text.ends_with('\u{2026}'),
+        "full text from includes: {}",
+        target.text
+    );
+    assert_eq!(
+        retweet.platform_activity_id,
+        "repost:2832986725:1400180419086090244"
+    );
+
+    let heads = server.heads.lock().unwrap().clone();
+    assert!(heads.iter().all(|h| h
+        .to_ascii_lowercase()
+        .contains("authorization: bearer aaaa-test-token")));
+}
+
+#[tokio::test]
+async fn x_errors_inside_a_200_are_errors_and_catch_up_walks_pages_down_to_the_cursor() {
+    let server = ReplayServer::default();
+    server.route(
+        "/2/users/1405327120163872777/tweets",
+        Reply::fixture(
+            &fixtures(),
+            "x_v2_users_tweets_user_not_found_200_with_errors_2021",
+            "json",
+        ),
+    );
+    let paginated = "/2/users/460255655/tweets";
+    server.route(
+        paginated,
+        Reply::fixture(
+            &fixtures(),
+            "x_v2_users_tweets_paginated_2021_page_with_next_and_prev",
+            "json",
+        ),
+    );
+    let base = server.start().await;
+    let connector = x_connector(&base);
+    let gone = connector
+        .scan_own(
+            &AccountRef {
+                account_id: AccountId(6),
+                handle: "@hilang".into(),
+                platform_id: Some("1405327120163872777".into()),
+            },
+            Some("1"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(gone.account_state(), AccountState::NotFound, "{gone}");
+
+    // Every page of this recording says there is a next page; the walk is bounded, and the
+    // pagination token of the recording is passed on.
+    let page = connector
+        .scan_own(
+            &AccountRef {
+                account_id: AccountId(7),
+                handle: "@akun".into(),
+                platform_id: Some("460255655".into()),
+            },
+            Some("1399397831383920000"),
+        )
+        .await
+        .unwrap();
+    let requests = server.requests();
+    let walked: Vec<&String> = requests
+        .iter()
+        .filter(|r| r.starts_with(paginated))
+        .collect();
+    assert!(walked.len() > 1 && walked.len() <= 10, "{}", walked.len());
+    assert!(walked[0].contains("since_id=1399397831383920000"));
+    assert!(walked[1].contains("pagination_token=7140dibdnow9c7btw3w4sp2kq4wpgzoib1w43dhc456pe"));
+    assert_eq!(page.cursor.as_deref(), Some("1399925617651552259"));
+}
+
+#[tokio::test]
+async fn rss_feed_items_become_posts_and_the_cursor_skips_what_was_seen() {
+    let server = ReplayServer::default();
+    let xml = std::fs::read(fixtures().join("mastodon_user_rss_m.cmx.im_nova.xml")).unwrap();
+    server
+        .route(
+            "/@nova.rss",
+            Reply::Fixed {
+                status: 200,
+                headers: vec![(
+                    "content-type".into(),
+                    "application/rss+xml; charset=utf-8".into(),
+                )],
+                body: xml,
+            },
+        )
+        .route("/not-a-feed", Reply::json(200, "{}"));
+    let base = server.start().await;
+    let connector = Rss::new(client(Duration::from_secs(5), 4096));
+    let feed_url = format!("{base}/@nova.rss");
+    let account = AccountRef {
+        account_id: AccountId(9),
+        handle: feed_url.clone(),
+        platform_id: Some(feed_url.clone()),
+    };
+
+    let resolved = connector.resolve(&feed_url).await.unwrap();
+    assert_eq!(resolved.platform_id, feed_url);
+    let page = connector.scan_own(&account, None).await.unwrap();
+    assert_eq!(page.activities.len(), 20);
+    let first = &page.activities[0];
+    assert_eq!(
+        first.platform_activity_id,
+        "https://m.cmx.im/@nova/111949503705606861"
+    );
+    assert_eq!(first.kind, ActivityKind::Post);
+    assert!(first.text.starts_with("早上发现自己一直在梦里哭") && !first.text.contains("<p>"));
+    assert_eq!(first.occurred_at.to_string(), "2024-02-17T23:51:02Z");
+    assert_eq!(page.cursor.as_deref(), Some("2024-02-17T23:51:02Z"));
+
+    let again = connector
+        .scan_own(&account, page.cursor.as_deref())
+        .await
+        .unwrap();
+    assert!(again.activities.is_empty() && again.cursor.is_none());
+
+    let wrong = connector
+        .resolve(&format!("{base}/not-a-feed"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            wrong,
+            SourceError::Fetch(FetchError::UnexpectedContentType { .. })
+        ),
+        "{wrong}"
+    );
+    assert!(matches!(
+        connector.resolve("@nova@m.cmx.im").await,
+        Err(SourceError::BadHandle { .. })
+    ));
 }

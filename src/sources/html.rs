@@ -12,8 +12,13 @@ pub fn to_text(html: &str) -> String {
         out.push_str(&rest[..start]);
         rest = &rest[start..];
         if rest.starts_with('<') {
-            let Some(end) = rest.find('>') else {
-                // A lone '<' is text.
+            // A tag starts with a letter, '/' or '!'; any other '<' ("1 < 2") is text.
+            let opens_tag = rest[1..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '/' || c == '!');
+            let end = rest.find('>').filter(|_| opens_tag);
+            let Some(end) = end else {
                 out.push('<');
                 rest = &rest[1..];
                 continue;

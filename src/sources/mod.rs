@@ -16,6 +16,8 @@ pub mod bluesky;
 pub mod html;
 pub mod http;
 pub mod mastodon;
+pub mod rss;
+pub mod x;
 
 use crate::model::{AccountId, AccountState, Activity, ActivityKind, Platform};
 pub use http::{FetchError, Fetched, HttpClient};

@@ -93,6 +93,8 @@ pub struct ReplayServer {
     routes: Arc<Mutex<HashMap<String, Reply>>>,
     /// Every request target received, in order.
     pub requests: Arc<Mutex<Vec<String>>>,
+    /// Every request head (request line and headers), in order.
+    pub heads: Arc<Mutex<Vec<String>>>,
 }
 
 impl ReplayServer {
@@ -135,7 +137,8 @@ impl ReplayServer {
             }
             head.push(byte[0]);
         }
-        let head = String::from_utf8_lossy(&head);
+        let head = String::from_utf8_lossy(&head).into_owned();
+        self.heads.lock().unwrap().push(head.clone());
         let target = head.split_whitespace().nth(1).unwrap_or("/").to_string();
         self.requests.lock().unwrap().push(target.clone());
         let path = target.split('?').next().unwrap_or("/").to_string();

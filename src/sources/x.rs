@@ -1,0 +1,383 @@
+//! X (Twitter) API v2: an account's tweets, retweets, replies and quotes, with a bearer token.
+//!
+//! `GET /2/users/:id/tweets` returns newest first; `since_id` bounds a catch-up and
+//! `pagination_token` walks down to it. Retweets carry only a truncated "RT @…" text, so the
+//! referenced tweets are expanded and their full text taken from `includes`. X answers some
+//! failures with HTTP 200 and an `errors` array and no `data`; those are errors here too.
+//!
+//! Likes have been private on X since June 2024, and who liked a tweet is visible only to its
+//! author, so X offers no likes at all; the capabilities say so.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use reqwest::header::HeaderValue;
+use serde::Deserialize;
+
+use super::http::{Expect, FetchError, Fetched, HttpClient};
+use super::{
+    activity_id, percent_encode, AccountRef, Capabilities, Resolved, ScanPage, SourceError,
+};
+use crate::config::Secret;
+use crate::model::{AccountState, Activity, ActivityKind, EvidenceRef, Platform, Target};
+
+const MAX_RESULTS: usize = 100;
+const MAX_PAGES: usize = 10;
+const TWEET_FIELDS: &str = "tweet.fields=created_at,author_id,referenced_tweets,in_reply_to_user_id,conversation_id,note_tweet&expansions=referenced_tweets.id,referenced_tweets.id.author_id&user.fields=username";
+
+pub const CAPABILITIES: Capabilities = Capabilities {
+    platform: Platform::X,
+    own_kinds: &[
+        ActivityKind::Post,
+        ActivityKind::Reply,
+        ActivityKind::Repost,
+        ActivityKind::Quote,
+    ],
+    reverse_kinds: &[],
+    exact_times: true,
+    needs_token: true,
+    note: "Butuh bearer token berbayar. Tweet, balasan, retweet dan kutipan terbaca; suka (like) \
+           bersifat privat di X sejak Juni 2024 sehingga tidak dapat dipantau.",
+};
+
+#[derive(Debug, Deserialize)]
+struct Problem {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    detail: String,
+    #[serde(default, rename = "type")]
+    kind: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct UserEnvelope {
+    #[serde(default)]
+    data: Option<User>,
+    #[serde(default)]
+    errors: Vec<Problem>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct User {
+    id: String,
+    username: String,
+    #[serde(default)]
+    protected: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Reference {
+    #[serde(rename = "type")]
+    kind: String,
+    id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct NoteTweet {
+    text: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Tweet {
+    id: String,
+    text: String,
+    #[serde(default)]
+    author_id: Option<String>,
+    #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
+    referenced_tweets: Vec<Reference>,
+    /// Long tweets keep their full text here; `text` is then cut.
+    #[serde(default)]
+    note_tweet: Option<NoteTweet>,
+}
+
+impl Tweet {
+    fn full_text(&self) -> String {
+        self.note_tweet
+            .as_ref()
+            .map_or_else(|| self.text.clone(), |n| n.text.clone())
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Includes {
+    #[serde(default)]
+    tweets: Vec<Tweet>,
+    #[serde(default)]
+    users: Vec<User>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Meta {
+    #[serde(default)]
+    newest_id: Option<String>,
+    #[serde(default)]
+    next_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Timeline {
+    #[serde(default)]
+    data: Option<Vec<Tweet>>,
+    #[serde(default)]
+    includes: Includes,
+    #[serde(default)]
+    meta: Meta,
+    #[serde(default)]
+    errors: Vec<Problem>,
+}
+
+/// The X connector. Without a token it refuses to run rather than send anonymous requests.
+#[derive(Clone)]
+pub struct X {
+    http: HttpClient,
+    base_url: String,
+    token: Secret,
+}
+
+impl X {
+    pub fn new(http: HttpClient, base_url: String, token: Secret) -> X {
+        X {
+            http,
+            base_url,
+            token,
+        }
+    }
+
+    async fn get(&self, url: &str) -> Result<Fetched, SourceError> {
+        let mut auth =
+            HeaderValue::from_str(&format!("Bearer {}", self.token.expose())).map_err(|_| {
+                SourceError::Unexpected {
+                    url: url.to_string(),
+                    reason: "the X bearer token holds characters not allowed in a header".into(),
+                }
+            })?;
+        auth.set_sensitive(true);
+        Ok(self
+            .http
+            .get(url, Expect::Json, &[("authorization", auth)])
+            .await?)
+    }
+
+    /// Resolves a username (with or without `@`) to the permanent user id.
+    pub async fn resolve(&self, handle: &str) -> Result<Resolved, SourceError> {
+        let username = handle.trim().trim_start_matches('@');
+        let valid = !username.is_empty()
+            && username.len() <= 15
+            && username
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(SourceError::BadHandle {
+                platform: Platform::X,
+                handle: handle.to_string(),
+                reason: "a username is 1-15 letters, digits or '_'",
+            });
+        }
+        let url = format!(
+            "{}/2/users/by/username/{}?user.fields=protected",
+            self.base_url,
+            percent_encode(username)
+        );
+        let fetched = self.get(&url).await?;
+        let envelope: UserEnvelope = fetched.json()?;
+        let user = envelope
+            .data
+            .ok_or_else(|| problems_error(&fetched, &envelope.errors))?;
+        Ok(Resolved {
+            state: if user.protected {
+                AccountState::Private
+            } else {
+                AccountState::Ok
+            },
+            platform_id: user.id,
+            handle: format!("@{}", user.username),
+        })
+    }
+
+    /// Tweets newer than `cursor` (a tweet id), walking pages down to it.
+    pub async fn scan_own(
+        &self,
+        account: &AccountRef,
+        cursor: Option<&str>,
+    ) -> Result<ScanPage, SourceError> {
+        let user_id = account
+            .platform_id
+            .as_deref()
+            .ok_or_else(|| SourceError::Unresolved {
+                platform: Platform::X,
+                handle: account.handle.clone(),
+            })?;
+        let endpoint = format!(
+            "{}/2/users/{}/tweets?max_results={MAX_RESULTS}&{TWEET_FIELDS}",
+            self.base_url,
+            percent_encode(user_id)
+        );
+        let first_url = match cursor {
+            Some(since) => format!("{endpoint}&since_id={}", percent_encode(since)),
+            None => endpoint.clone(),
+        };
+        let mut url = first_url.clone();
+        let mut page = ScanPage::default();
+        let mut newest: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let fetched = self.get(&url).await?;
+            let timeline: Timeline = fetched.json()?;
+            let tweets = match timeline.data {
+                Some(tweets) => tweets,
+                // 200 with errors and no data: the user is gone, suspended or protected.
+                None if !timeline.errors.is_empty() => {
+                    return Err(problems_error(&fetched, &timeline.errors))
+                }
+                None => Vec::new(),
+            };
+            if newest.is_none() {
+                newest = timeline
+                    .meta
+                    .newest_id
+                    .clone()
+                    .or_else(|| tweets.first().map(|t| t.id.clone()));
+            }
+            let included: HashMap<&str, &Tweet> = timeline
+                .includes
+                .tweets
+                .iter()
+                .map(|t| (t.id.as_str(), t))
+                .collect();
+            let users: HashMap<&str, &str> = timeline
+                .includes
+                .users
+                .iter()
+                .map(|u| (u.id.as_str(), u.username.as_str()))
+                .collect();
+            for tweet in &tweets {
+                page.activities.push(tweet_activity(
+                    account, user_id, tweet, &included, &users, &fetched,
+                )?);
+            }
+            page.evidence.push(fetched);
+            // Without a cursor only the newest page is read; with one, walk down to it.
+            match (cursor, timeline.meta.next_token) {
+                (Some(_), Some(token)) if !tweets.is_empty() => {
+                    url = format!("{first_url}&pagination_token={}", percent_encode(&token))
+                }
+                _ => break,
+            }
+        }
+        page.cursor = newest.filter(|n| Some(n.as_str()) != cursor);
+        Ok(page)
+    }
+}
+
+fn tweet_activity(
+    account: &AccountRef,
+    user_id: &str,
+    tweet: &Tweet,
+    included: &HashMap<&str, &Tweet>,
+    users: &HashMap<&str, &str>,
+    fetched: &Fetched,
+) -> Result<Activity, SourceError> {
+    let target_of = |id: &str| {
+        let referenced = included.get(id);
+        let author_id = referenced.and_then(|t| t.author_id.clone());
+        let author = author_id
+            .as_deref()
+            .and_then(|a| users.get(a))
+            .map(|name| format!("@{name}"))
+            .unwrap_or_default();
+        Target {
+            url: author_id
+                .as_deref()
+                .and_then(|a| users.get(a))
+                .map(|name| format!("https://x.com/{name}/status/{id}")),
+            author,
+            author_platform_id: author_id,
+            text: referenced.map(|t| t.full_text()).unwrap_or_default(),
+        }
+    };
+    let reference = |kind: &str| tweet.referenced_tweets.iter().find(|r| r.kind == kind);
+    let (kind, id, text, target) = if let Some(retweeted) = reference("retweeted") {
+        (
+            ActivityKind::Repost,
+            activity_id::repost(user_id, &retweeted.id),
+            String::new(),
+            Some(target_of(&retweeted.id)),
+        )
+    } else if let Some(quoted) = reference("quoted") {
+        (
+            ActivityKind::Quote,
+            tweet.id.clone(),
+            tweet.full_text(),
+            Some(target_of(&quoted.id)),
+        )
+    } else if let Some(parent) = reference("replied_to") {
+        (
+            ActivityKind::Reply,
+            tweet.id.clone(),
+            tweet.full_text(),
+            Some(target_of(&parent.id)),
+        )
+    } else {
+        (
+            ActivityKind::Post,
+            tweet.id.clone(),
+            tweet.full_text(),
+            None,
+        )
+    };
+    let occurred_at = match tweet.created_at.as_deref() {
+        Some(text) => text
+            .parse::<Timestamp>()
+            .map_err(|error| SourceError::Unexpected {
+                url: fetched.url.clone(),
+                reason: format!("created_at '{text}' is not an ISO 8601 time: {error}"),
+            })?,
+        None => fetched.fetched_at,
+    };
+    let handle = account.handle.trim_start_matches('@');
+    Ok(Activity {
+        platform: Platform::X,
+        platform_activity_id: id,
+        kind,
+        account_id: account.account_id,
+        actor_handle: format!("@{handle}"),
+        text,
+        target,
+        url: Some(format!("https://x.com/{handle}/status/{}", tweet.id)),
+        occurred_at,
+        time_exact: tweet.created_at.is_some(),
+        observed_at: fetched.fetched_at,
+        evidence: Some(EvidenceRef {
+            sha256: fetched.sha256.clone(),
+            url: fetched.url.clone(),
+            fetched_at: fetched.fetched_at,
+        }),
+    })
+}
+
+/// Turns X's `errors` array into our error: "resource-not-found" means the account is gone.
+fn problems_error(fetched: &Fetched, problems: &[Problem]) -> SourceError {
+    let not_found = problems
+        .iter()
+        .any(|p| p.kind.ends_with("resource-not-found"));
+    if not_found {
+        return SourceError::Fetch(FetchError::Gone {
+            url: fetched.url.clone(),
+            status: fetched.status,
+        });
+    }
+    let text: Vec<String> = problems
+        .iter()
+        .map(|p| format!("{}: {}", p.title, p.detail))
+        .collect();
+    SourceError::Unexpected {
+        url: fetched.url.clone(),
+        reason: if text.is_empty() {
+            "the response holds neither data nor errors".into()
+        } else {
+            text.join("; ")
+        },
+    }
+}
