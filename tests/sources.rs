@@ -401,7 +401,13 @@ async fn hostile_upstreams_give_typed_errors_within_the_timeout() {
                 .with_header("x-ratelimit-reset", "2999-01-01T00:00:00Z"),
         )
         .route(&statuses("8"), Reply::json(503, "{\"error\":\"busy\"}"))
-        .route(&statuses("9"), Reply::json(200, "[]"));
+        .route(&statuses("9"), Reply::json(200, "[]"))
+        .route(
+            &statuses("10"),
+            Reply::GzipBomb {
+                inflated: 256 * 1024 * 1024,
+            },
+        );
     let base = server.start().await;
     let timeout = Duration::from_secs(2);
     let instances = BTreeMap::from([("m.example".to_string(), base.clone())]);
@@ -427,6 +433,17 @@ async fn hostile_upstreams_give_typed_errors_within_the_timeout() {
             }))
         ),
         "{huge:?}"
+    );
+    let rss_before = resident_bytes();
+    let (bomb, _) = scan("10").await;
+    assert!(
+        matches!(bomb, Err(SourceError::Fetch(FetchError::TooLarge { .. }))),
+        "{bomb:?}"
+    );
+    let growth = resident_bytes().saturating_sub(rss_before);
+    assert!(
+        growth < 64 * 1024 * 1024,
+        "a 256 MiB bomb grew memory by {growth} bytes"
     );
     let (html, _) = scan("2").await;
     assert!(
@@ -956,4 +973,63 @@ async fn rss_feed_items_become_posts_and_the_cursor_skips_what_was_seen() {
         connector.resolve("@nova@m.cmx.im").await,
         Err(SourceError::BadHandle { .. })
     ));
+}
+
+/// Resident memory of this process, from /proc (Linux).
+fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+#[test]
+fn every_platform_declares_what_it_can_see() {
+    use netra::model::Platform;
+    use netra::sources::Sources;
+    for platform in [
+        Platform::Mastodon,
+        Platform::Bluesky,
+        Platform::Rss,
+        Platform::X,
+    ] {
+        let capabilities = Sources::capabilities(platform).unwrap();
+        assert_eq!(capabilities.platform, platform);
+        assert!(capabilities.own_kinds.contains(&ActivityKind::Post));
+        assert!(!capabilities.note.is_empty());
+    }
+    assert!(Sources::capabilities(Platform::X).unwrap().needs_token);
+    assert!(!Sources::capabilities(Platform::X)
+        .unwrap()
+        .own_kinds
+        .contains(&ActivityKind::Like));
+    assert!(Sources::capabilities(Platform::Bluesky)
+        .unwrap()
+        .own_kinds
+        .contains(&ActivityKind::Like));
+    assert!(Sources::capabilities(Platform::Mastodon)
+        .unwrap()
+        .reverse_kinds
+        .contains(&ActivityKind::Like));
+    assert!(Sources::capabilities(Platform::Facebook).is_none());
+}
+
+#[tokio::test]
+async fn without_a_token_x_is_refused_and_facebook_is_import_only() {
+    use netra::model::Platform;
+    let loaded = config::load(&ConfigSource::BuiltIn, Vec::new()).unwrap();
+    let sources = netra::sources::Sources::from_config(&loaded.config).unwrap();
+    let x = sources.resolve(Platform::X, "@budi").await.unwrap_err();
+    assert!(x.to_string().contains("no bearer token"), "{x}");
+    let facebook = sources
+        .resolve(Platform::Facebook, "budi")
+        .await
+        .unwrap_err();
+    assert!(
+        facebook.to_string().contains("import-activities"),
+        "{facebook}"
+    );
 }

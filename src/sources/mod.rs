@@ -15,10 +15,14 @@
 pub mod bluesky;
 pub mod html;
 pub mod http;
+pub mod jsonl;
 pub mod mastodon;
 pub mod rss;
 pub mod x;
 
+use std::collections::HashMap;
+
+use crate::config::Config;
 use crate::model::{AccountId, AccountState, Activity, ActivityKind, Platform};
 pub use http::{FetchError, Fetched, HttpClient};
 
@@ -80,6 +84,11 @@ pub enum SourceError {
     Unresolved { platform: Platform, handle: String },
     #[error("{url}: {reason}")]
     Unexpected { url: String, reason: String },
+    #[error("{platform}: {reason}")]
+    Unsupported {
+        platform: Platform,
+        reason: &'static str,
+    },
 }
 
 impl SourceError {
@@ -91,6 +100,113 @@ impl SourceError {
             other => AccountState::Failing {
                 last_error: other.to_string(),
             },
+        }
+    }
+}
+
+/// Every connector, built once from the configuration and sharing one HTTP client.
+#[derive(Clone)]
+pub struct Sources {
+    mastodon: mastodon::Mastodon,
+    bluesky: bluesky::Bluesky,
+    rss: rss::Rss,
+    /// Absent without a bearer token: X has no anonymous access.
+    x: Option<x::X>,
+}
+
+impl Sources {
+    pub fn from_config(config: &Config) -> Result<Sources, reqwest::Error> {
+        let http = HttpClient::new(&config.sources, config.scan.request_timeout)?;
+        let sources = &config.sources;
+        Ok(Sources {
+            mastodon: mastodon::Mastodon::new(http.clone(), sources.mastodon_instances.clone()),
+            bluesky: bluesky::Bluesky::new(
+                http.clone(),
+                sources.bluesky_appview_url.clone(),
+                sources.bluesky_plc_directory_url.clone(),
+            ),
+            rss: rss::Rss::new(http.clone()),
+            x: sources
+                .x_bearer_token
+                .clone()
+                .map(|token| x::X::new(http, sources.x_base_url.clone(), token)),
+        })
+    }
+
+    /// What Netra can see on `platform`; `None` for platforms seen only through imports.
+    pub fn capabilities(platform: Platform) -> Option<Capabilities> {
+        match platform {
+            Platform::Mastodon => Some(mastodon::CAPABILITIES),
+            Platform::Bluesky => Some(bluesky::CAPABILITIES),
+            Platform::Rss => Some(rss::CAPABILITIES),
+            Platform::X => Some(x::CAPABILITIES),
+            Platform::Facebook => None,
+        }
+    }
+
+    fn x(&self) -> Result<&x::X, SourceError> {
+        self.x.as_ref().ok_or(SourceError::Unsupported {
+            platform: Platform::X,
+            reason: "no bearer token is configured (sources.x.bearer_token)",
+        })
+    }
+
+    fn import_only(platform: Platform) -> SourceError {
+        SourceError::Unsupported {
+            platform,
+            reason: "Netra has no connector for this platform; use import-activities",
+        }
+    }
+
+    /// Resolves a handle to its permanent id.
+    pub async fn resolve(&self, platform: Platform, handle: &str) -> Result<Resolved, SourceError> {
+        match platform {
+            Platform::Mastodon => self.mastodon.resolve(handle).await,
+            Platform::Bluesky => self.bluesky.resolve(handle).await,
+            Platform::Rss => self.rss.resolve(handle).await,
+            Platform::X => self.x()?.resolve(handle).await,
+            Platform::Facebook => Err(Sources::import_only(platform)),
+        }
+    }
+
+    /// The account's own new activity since `cursor`.
+    pub async fn scan_own(
+        &self,
+        platform: Platform,
+        account: &AccountRef,
+        cursor: Option<&str>,
+    ) -> Result<ScanPage, SourceError> {
+        match platform {
+            Platform::Mastodon => self.mastodon.scan_own(account, cursor).await,
+            Platform::Bluesky => self.bluesky.scan_own(account, cursor).await,
+            Platform::Rss => self.rss.scan_own(account, cursor).await,
+            Platform::X => self.x()?.scan_own(account, cursor).await,
+            Platform::Facebook => Err(Sources::import_only(platform)),
+        }
+    }
+
+    /// Interactions of registered accounts with a watched account's recent posts. `registered`
+    /// is keyed as the platform identifies actors: canonical `user@domain` on Mastodon, DIDs
+    /// on Bluesky. Platforms without reverse lookups return an empty page.
+    pub async fn scan_reverse(
+        &self,
+        platform: Platform,
+        watched: &AccountRef,
+        registered: &HashMap<String, AccountRef>,
+        recent_posts: usize,
+    ) -> Result<ScanPage, SourceError> {
+        match platform {
+            Platform::Mastodon => {
+                self.mastodon
+                    .scan_reverse(watched, registered, recent_posts)
+                    .await
+            }
+            Platform::Bluesky => {
+                self.bluesky
+                    .scan_reverse(watched, registered, recent_posts)
+                    .await
+            }
+            Platform::Rss | Platform::X | Platform::Facebook => Ok(ScanPage::default()),
         }
     }
 }

@@ -24,6 +24,9 @@ pub enum Reply {
     Trickle { every: Duration, body: Vec<u8> },
     /// A JSON content type and an endless-looking body of `bytes` filler, chunked.
     Huge { bytes: usize },
+    /// A gzip-encoded JSON body that inflates to `inflated` bytes: small on the wire, huge
+    /// once decoded, so only a cap counted after decompression stops it.
+    GzipBomb { inflated: usize },
     /// 302 to the same path on the same server, forever.
     RedirectLoop,
     /// 302 to another host.
@@ -190,6 +193,24 @@ impl ReplayServer {
                     sent += chunk.len();
                 }
                 stream.write_all(b"0\r\n\r\n").await?;
+            }
+            Reply::GzipBomb { inflated } => {
+                use std::io::Write;
+                let mut encoder =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+                let zeros = vec![b' '; 1024 * 1024];
+                let mut written = 0;
+                while written < inflated {
+                    encoder.write_all(&zeros)?;
+                    written += zeros.len();
+                }
+                let body = encoder.finish()?;
+                let text = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                stream.write_all(text.as_bytes()).await?;
+                stream.write_all(&body).await?;
             }
             Reply::RedirectLoop => {
                 let text = format!(
