@@ -626,6 +626,49 @@ pub struct Finding {
     pub created_at: Timestamp,
 }
 
+/// A raw response as received from a platform (or a line of an import), kept so a finding
+/// still stands when the post is deleted and anyone can check what Netra saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceBlob {
+    /// Hex SHA-256 of `body`: the key, and what a finding's [`EvidenceRef`] points at.
+    pub sha256: String,
+    pub url: String,
+    pub fetched_at: Timestamp,
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+/// Where scanning of one account (registered or watched) stands. Persisted so a restart
+/// resumes: the cursor moves in the same transaction as the activities it covers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanState {
+    /// The platform's position after the last stored page (opaque to everyone but the source).
+    pub cursor: Option<String>,
+    pub next_due_at: Timestamp,
+    pub last_scan_at: Option<Timestamp>,
+    pub last_success_at: Option<Timestamp>,
+    pub consecutive_failures: u32,
+    pub last_error: Option<String>,
+    /// Smoothed activities per day, which sets how often the account is polled.
+    pub activity_per_day: f64,
+}
+
+impl ScanState {
+    /// A never-scanned account, due at once.
+    pub fn new(now: Timestamp) -> ScanState {
+        ScanState {
+            cursor: None,
+            next_due_at: now,
+            last_scan_at: None,
+            last_success_at: None,
+            consecutive_failures: 0,
+            last_error: None,
+            activity_per_day: 0.0,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,8 +4,10 @@
 mod common;
 
 use common::{activity, at, detection, employee};
-use netra::model::{Platform, ReviewState, RuleStatus, WatchedRole};
-use netra::store::{ActivityRecord, Store, StoreError};
+use netra::model::{
+    AccountState, EvidenceBlob, Platform, ReviewState, RuleStatus, ScanState, WatchedRole,
+};
+use netra::store::{ActivityRecord, Ingest, Store, StoreError};
 
 fn open(dir: &tempfile::TempDir) -> Store {
     Store::open(&dir.path().join("db"), 8 * 1024 * 1024).expect("store opens")
@@ -248,4 +250,142 @@ fn a_dump_from_a_newer_build_is_refused() {
         .unwrap_err()
         .to_string();
     assert!(error.contains("schema version 99"), "{error}");
+}
+
+#[test]
+fn a_scan_step_stores_activities_evidence_and_the_cursor_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    store.put_employee(&employee(1)).unwrap();
+    let account = store
+        .register_account(
+            &employee(1).employee_id,
+            Platform::Mastodon,
+            "@e@m.example",
+            at(0),
+        )
+        .unwrap();
+    let body = b"[{\"id\":\"1\"}]".to_vec();
+    let blob = EvidenceBlob {
+        sha256: "ab".repeat(32),
+        url: "https://m.example/api/v1/accounts/1/statuses".into(),
+        fetched_at: at(5),
+        status: 200,
+        content_type: "application/json".into(),
+        body: body.clone(),
+    };
+    let mut state = ScanState::new(at(0));
+    state.cursor = Some("113".into());
+    let records = [ActivityRecord {
+        activity: activity(account.id, 1),
+        employee_id: employee(1).employee_id,
+        detections: vec![detection("invite.ballot_number", RuleStatus::Active)],
+    }];
+    let outcome = store
+        .ingest(
+            Ingest {
+                records: &records,
+                evidence: std::slice::from_ref(&blob),
+                scan: Some((account.id, &state)),
+            },
+            at(6),
+        )
+        .unwrap();
+    assert_eq!((outcome.new_activities, outcome.new_findings.len()), (1, 1));
+    assert_eq!(store.evidence(&blob.sha256).unwrap(), Some(blob.clone()));
+    assert_eq!(
+        store
+            .scan_state(account.id)
+            .unwrap()
+            .unwrap()
+            .cursor
+            .as_deref(),
+        Some("113")
+    );
+    assert!(store.evidence(&"cd".repeat(32)).unwrap().is_none());
+    assert!(store.evidence("not-a-hash").is_err());
+
+    // A batch with a bad key fails whole: the cursor does not move past what was not stored.
+    let mut bad = records[0].clone();
+    bad.activity.platform_activity_id = String::new();
+    let mut later = state.clone();
+    later.cursor = Some("999".into());
+    let refused = store.ingest(
+        Ingest {
+            records: &[bad],
+            evidence: &[],
+            scan: Some((account.id, &later)),
+        },
+        at(7),
+    );
+    assert!(refused.is_err());
+    assert_eq!(
+        store
+            .scan_state(account.id)
+            .unwrap()
+            .unwrap()
+            .cursor
+            .as_deref(),
+        Some("113")
+    );
+
+    // Evidence and scan states survive a dump round trip.
+    let dump = export_to_string(&store);
+    let dump_path = dir.path().join("dump.jsonl");
+    std::fs::write(&dump_path, &dump).unwrap();
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = open(&other_dir);
+    other.import_file(&dump_path).unwrap();
+    assert_eq!(other.evidence(&blob.sha256).unwrap().unwrap().body, body);
+    assert_eq!(other.scan_states().unwrap().len(), 1);
+}
+
+#[test]
+fn resolving_an_account_records_its_id_state_and_handle_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    store.put_employee(&employee(2)).unwrap();
+    let account = store
+        .register_account(
+            &employee(2).employee_id,
+            Platform::Bluesky,
+            "lama.bsky.social",
+            at(0),
+        )
+        .unwrap();
+    let same = store
+        .update_account_resolution(
+            account.id,
+            "did:plc:abc",
+            "LAMA.bsky.social",
+            AccountState::Ok,
+            at(1),
+        )
+        .unwrap();
+    assert!(same.previous_handles.is_empty(), "case is not a rename");
+    assert_eq!(same.platform_id.as_deref(), Some("did:plc:abc"));
+    let renamed = store
+        .update_account_resolution(
+            account.id,
+            "did:plc:abc",
+            "baru.bsky.social",
+            AccountState::Ok,
+            at(2),
+        )
+        .unwrap();
+    assert_eq!(renamed.handle, "baru.bsky.social");
+    assert_eq!(renamed.previous_handles[0].handle, "lama.bsky.social");
+    assert_eq!(
+        store
+            .account_by_handle(Platform::Bluesky, "baru.bsky.social")
+            .unwrap()
+            .unwrap()
+            .id,
+        account.id
+    );
+    assert!(store
+        .account_by_handle(Platform::Bluesky, "lama.bsky.social")
+        .unwrap()
+        .is_none());
+    assert!(store.verify_integrity().unwrap().is_empty());
 }

@@ -17,7 +17,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use super::{codec, keys, Store, StoreError, ValueFormat, SCHEMA_VERSION, TREE_NAMES};
-use crate::model::{Account, Activity, Employee, Finding, WatchedAccount};
+use crate::model::{Account, Activity, Employee, Finding, ScanState, WatchedAccount};
 
 const DUMP_FORMAT: u64 = 1;
 
@@ -253,6 +253,7 @@ fn check_record_shape(tree: &str, record: &Value) -> Result<(), serde_json::Erro
         "watched" => serde_json::from_value::<WatchedAccount>(record).map(drop),
         "activities" => serde_json::from_value::<Activity>(record).map(drop),
         "findings" => serde_json::from_value::<Finding>(record).map(drop),
+        "scan_state" => serde_json::from_value::<ScanState>(record).map(drop),
         _ => Ok(()),
     }
 }

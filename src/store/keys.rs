@@ -148,6 +148,17 @@ fn severity_rank(severity: Severity) -> u8 {
     }
 }
 
+/// `evidence`: the 32 bytes of a SHA-256 given as 64 hex digits.
+pub fn evidence(sha256_hex: &str) -> Result<[u8; 32], KeyError> {
+    let bytes = hex::decode(sha256_hex)
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok());
+    bytes.ok_or_else(|| KeyError::Malformed {
+        what: "evidence hash",
+        key_hex: sha256_hex.chars().take(80).collect(),
+    })
+}
+
 /// `meta` keys.
 pub const META_SCHEMA_VERSION: &[u8] = b"schema_version";
 pub const META_NEXT_ACCOUNT_ID: &[u8] = b"next_account_id";

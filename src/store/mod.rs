@@ -15,6 +15,8 @@
 //! | `findings` | finding number `u64` | [`Finding`](crate::model::Finding) |
 //! | `finding_by_dedupe` | platform `u8` · len `u8` · activity id · rule id | finding number `u64` |
 //! | `queue` | state `u8` · 255−severity `u8` · created time `u64` · finding number `u64` | empty |
+//! | `evidence` | SHA-256 (32 bytes) | header length `u32` · header JSON · raw body |
+//! | `scan_state` | account number `u64` (registered or watched) | [`ScanState`](crate::model::ScanState) |
 //!
 //! Records are [`codec`]-encoded: a version byte, then JSON. Index trees hold raw bytes.
 //!
@@ -39,7 +41,7 @@ mod records;
 use std::path::Path;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-pub use records::{ActivityRecord, IntegrityProblem, RecordOutcome};
+pub use records::{ActivityRecord, Ingest, IntegrityProblem, RecordOutcome};
 
 /// Version of the layout described above. Bump it with a migration in [`MIGRATIONS`].
 pub const SCHEMA_VERSION: u64 = 1;
@@ -121,6 +123,8 @@ struct Trees {
     findings: sled::Tree,
     finding_by_dedupe: sled::Tree,
     queue: sled::Tree,
+    evidence: sled::Tree,
+    scan_state: sled::Tree,
 }
 
 /// How a tree's values appear in a dump: decoded records (readable, migratable) or raw bytes.
@@ -131,7 +135,7 @@ enum ValueFormat {
 }
 
 /// Tree names in dump order; [`Trees::by_name`] must list the same.
-const TREE_NAMES: [(&str, ValueFormat); 11] = [
+const TREE_NAMES: [(&str, ValueFormat); 13] = [
     ("meta", ValueFormat::Bytes),
     ("employees", ValueFormat::Record),
     ("accounts", ValueFormat::Record),
@@ -143,6 +147,8 @@ const TREE_NAMES: [(&str, ValueFormat); 11] = [
     ("findings", ValueFormat::Record),
     ("finding_by_dedupe", ValueFormat::Bytes),
     ("queue", ValueFormat::Bytes),
+    ("evidence", ValueFormat::Bytes),
+    ("scan_state", ValueFormat::Record),
 ];
 
 impl Trees {
@@ -163,6 +169,8 @@ impl Trees {
             findings: open("findings")?,
             finding_by_dedupe: open("finding_by_dedupe")?,
             queue: open("queue")?,
+            evidence: open("evidence")?,
+            scan_state: open("scan_state")?,
         })
     }
 
@@ -179,6 +187,8 @@ impl Trees {
             "findings" => &self.findings,
             "finding_by_dedupe" => &self.finding_by_dedupe,
             "queue" => &self.queue,
+            "evidence" => &self.evidence,
+            "scan_state" => &self.scan_state,
             _ => return None,
         })
     }

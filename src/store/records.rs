@@ -7,8 +7,9 @@ use sled::Transactional;
 
 use super::{codec, keys, next_id, tx_error, Store, StoreError, TxResult};
 use crate::model::{
-    Account, AccountId, AccountState, Activity, Detection, Employee, Finding, FindingId, Platform,
-    ReviewState, RuleStatus, WatchedAccount, WatchedRole,
+    Account, AccountId, AccountState, Activity, Detection, Employee, EvidenceBlob, Finding,
+    FindingId, HandleChange, Platform, ReviewState, RuleStatus, ScanState, WatchedAccount,
+    WatchedRole,
 };
 
 fn abort<T>(error: StoreError) -> TxResult<T> {
@@ -21,6 +22,16 @@ pub struct ActivityRecord {
     pub activity: Activity,
     pub employee_id: String,
     pub detections: Vec<Detection>,
+}
+
+/// One scan step to store at once: what was found, the raw responses it came from, and where
+/// the account's scan now stands. Together in one transaction, the cursor can never move past
+/// activity that was not stored.
+#[derive(Debug, Clone, Default)]
+pub struct Ingest<'a> {
+    pub records: &'a [ActivityRecord],
+    pub evidence: &'a [EvidenceBlob],
+    pub scan: Option<(AccountId, &'a ScanState)>,
 }
 
 /// What recording a batch changed.
@@ -176,17 +187,30 @@ impl Store {
     }
 
     /// Records a batch of activities and their findings in one transaction, then flushes once
-    /// (group commit). Idempotent: an activity already stored is kept as first seen, and a
-    /// finding whose (platform, activity id, rule id) exists is not created again. Only active
-    /// rules' findings enter the review queue; shadow findings are kept for measurement.
+    /// (group commit). See [`Store::ingest`].
     pub fn record_activities(
         &self,
         batch: &[ActivityRecord],
         now: Timestamp,
     ) -> Result<RecordOutcome, StoreError> {
-        // Keys are built before the transaction so a bad id fails the batch up front.
-        let mut prepared = Vec::with_capacity(batch.len());
-        for record in batch {
+        self.ingest(
+            Ingest {
+                records: batch,
+                ..Ingest::default()
+            },
+            now,
+        )
+    }
+
+    /// Stores a scan step in one transaction, then flushes once (group commit). Idempotent: an
+    /// activity already stored is kept as first seen, a finding whose (platform, activity id,
+    /// rule id) exists is not created again, and evidence is stored once per hash. Only active
+    /// rules' findings enter the review queue; shadow findings are kept for measurement.
+    pub fn ingest(&self, batch: Ingest<'_>, now: Timestamp) -> Result<RecordOutcome, StoreError> {
+        // Keys and encodings are made before the transaction so a bad id fails the batch up
+        // front and the closure, which sled may re-run, stays cheap and pure.
+        let mut prepared = Vec::with_capacity(batch.records.len());
+        for record in batch.records {
             let activity = &record.activity;
             let activity_key = keys::activity(activity.platform, &activity.platform_activity_id)?;
             let time_key = keys::activity_by_time(activity.occurred_at, &activity_key);
@@ -200,6 +224,13 @@ impl Store {
             }
             prepared.push((record, activity_key, time_key, dedupe_keys));
         }
+        let mut evidence = Vec::with_capacity(batch.evidence.len());
+        for blob in batch.evidence {
+            evidence.push((keys::evidence(&blob.sha256)?, codec::encode_evidence(blob)));
+        }
+        let scan = batch
+            .scan
+            .map(|(id, state)| (keys::account(id), codec::encode(state)));
 
         let trees = &self.trees;
         let _gate = self.read_gate();
@@ -210,41 +241,187 @@ impl Store {
             &trees.findings,
             &trees.finding_by_dedupe,
             &trees.queue,
+            &trees.evidence,
+            &trees.scan_state,
         )
-            .transaction(|(meta, activities, by_time, findings, by_dedupe, queue)| {
-                let mut outcome = RecordOutcome::default();
-                for (record, activity_key, time_key, dedupe_keys) in &prepared {
-                    if activities.get(activity_key)?.is_none() {
-                        activities
-                            .insert(activity_key.as_slice(), codec::encode(&record.activity))?;
-                        by_time.insert(time_key.as_slice(), &[])?;
-                        outcome.new_activities += 1;
-                    }
-                    for (detection, dedupe_key) in record.detections.iter().zip(dedupe_keys) {
-                        if by_dedupe.get(dedupe_key)?.is_some() {
-                            continue;
+            .transaction(
+                |(
+                    meta,
+                    activities,
+                    by_time,
+                    findings,
+                    by_dedupe,
+                    queue,
+                    evidence_tree,
+                    scan_tree,
+                )| {
+                    let mut outcome = RecordOutcome::default();
+                    for (key, value) in &evidence {
+                        if evidence_tree.get(key)?.is_none() {
+                            evidence_tree.insert(key.as_slice(), value.as_slice())?;
                         }
-                        let id = FindingId(next_id(meta, keys::META_NEXT_FINDING_ID)?);
-                        let finding = Finding {
-                            id,
-                            platform: record.activity.platform,
-                            platform_activity_id: record.activity.platform_activity_id.clone(),
-                            account_id: record.activity.account_id,
-                            employee_id: record.employee_id.clone(),
-                            detection: detection.clone(),
-                            review_state: ReviewState::New,
-                            created_at: now,
-                        };
-                        insert_finding(findings, queue, &finding)?;
-                        by_dedupe.insert(dedupe_key.as_slice(), &keys::finding(id))?;
-                        outcome.new_findings.push(id);
                     }
-                }
-                Ok(outcome)
-            })
+                    for (record, activity_key, time_key, dedupe_keys) in &prepared {
+                        if activities.get(activity_key)?.is_none() {
+                            activities
+                                .insert(activity_key.as_slice(), codec::encode(&record.activity))?;
+                            by_time.insert(time_key.as_slice(), &[])?;
+                            outcome.new_activities += 1;
+                        }
+                        for (detection, dedupe_key) in record.detections.iter().zip(dedupe_keys) {
+                            if by_dedupe.get(dedupe_key)?.is_some() {
+                                continue;
+                            }
+                            let id = FindingId(next_id(meta, keys::META_NEXT_FINDING_ID)?);
+                            let finding = Finding {
+                                id,
+                                platform: record.activity.platform,
+                                platform_activity_id: record.activity.platform_activity_id.clone(),
+                                account_id: record.activity.account_id,
+                                employee_id: record.employee_id.clone(),
+                                detection: detection.clone(),
+                                review_state: ReviewState::New,
+                                created_at: now,
+                            };
+                            insert_finding(findings, queue, &finding)?;
+                            by_dedupe.insert(dedupe_key.as_slice(), &keys::finding(id))?;
+                            outcome.new_findings.push(id);
+                        }
+                    }
+                    if let Some((key, value)) = &scan {
+                        scan_tree.insert(key, value.as_slice())?;
+                    }
+                    Ok(outcome)
+                },
+            )
             .map_err(tx_error("recording activities"))?;
         self.flush()?;
         Ok(outcome)
+    }
+
+    /// Saves an account's scan state alone (after a failure, or when it is first scheduled).
+    pub fn put_scan_state(&self, id: AccountId, state: &ScanState) -> Result<(), StoreError> {
+        let _gate = self.read_gate();
+        self.trees
+            .scan_state
+            .insert(keys::account(id), codec::encode(state))
+            .map_err(StoreError::sled(format!(
+                "saving the scan state of account {id}"
+            )))?;
+        self.flush()
+    }
+
+    pub fn scan_state(&self, id: AccountId) -> Result<Option<ScanState>, StoreError> {
+        self.get_record("scan_state", &self.trees.scan_state, &keys::account(id))
+    }
+
+    /// Every stored scan state, by account number.
+    pub fn scan_states(&self) -> Result<Vec<(AccountId, ScanState)>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.trees.scan_state.iter() {
+            let (key, value) = entry.map_err(StoreError::sled("reading scan_state"))?;
+            let id = AccountId(keys::u64_from_key(&key, "scan_state")?);
+            out.push((id, codec::decode("scan_state", &key, &value)?));
+        }
+        Ok(out)
+    }
+
+    /// A stored raw response, by its hex SHA-256.
+    pub fn evidence(&self, sha256: &str) -> Result<Option<EvidenceBlob>, StoreError> {
+        let key = keys::evidence(sha256)?;
+        let value = self
+            .trees
+            .evidence
+            .get(&key)
+            .map_err(StoreError::sled("reading evidence"))?;
+        value
+            .map(|bytes| codec::decode_evidence(&key, &bytes))
+            .transpose()
+    }
+
+    /// Records what resolving an account on its platform found: the permanent id, the state,
+    /// and, when the platform now spells the handle differently, the old handle in its history.
+    pub fn update_account_resolution(
+        &self,
+        id: AccountId,
+        platform_id: &str,
+        current_handle: &str,
+        state: AccountState,
+        now: Timestamp,
+    ) -> Result<Account, StoreError> {
+        let trees = &self.trees;
+        let _gate = self.read_gate();
+        let account = (&trees.accounts, &trees.account_by_handle)
+            .transaction(|(accounts, by_handle)| {
+                let key = keys::account(id);
+                let Some(bytes) = accounts.get(key)? else {
+                    return abort(StoreError::NotFound {
+                        what: "account",
+                        id: id.to_string(),
+                    });
+                };
+                let mut account: Account = match codec::decode("accounts", &key, &bytes) {
+                    Ok(account) => account,
+                    Err(error) => return abort(error),
+                };
+                let renamed = !account
+                    .handle
+                    .eq_ignore_ascii_case(current_handle.trim_start_matches('@'))
+                    && !account
+                        .handle
+                        .trim_start_matches('@')
+                        .eq_ignore_ascii_case(current_handle.trim_start_matches('@'));
+                if renamed && !current_handle.is_empty() {
+                    let old_key =
+                        keys::account_handle(account.platform, &account.handle).map_err(|e| {
+                            sled::transaction::ConflictableTransactionError::Abort(StoreError::Key(
+                                e,
+                            ))
+                        })?;
+                    let new_key =
+                        keys::account_handle(account.platform, current_handle).map_err(|e| {
+                            sled::transaction::ConflictableTransactionError::Abort(StoreError::Key(
+                                e,
+                            ))
+                        })?;
+                    if by_handle.get(&new_key)?.is_none() {
+                        by_handle.remove(old_key)?;
+                        by_handle.insert(new_key, &key)?;
+                        account.previous_handles.push(HandleChange {
+                            handle: account.handle.clone(),
+                            seen_until: now,
+                        });
+                        account.handle = current_handle.to_string();
+                    }
+                }
+                account.platform_id = Some(platform_id.to_string());
+                account.state = state.clone();
+                accounts.insert(&key, codec::encode(&account))?;
+                Ok(account)
+            })
+            .map_err(tx_error("updating an account"))?;
+        self.flush()?;
+        Ok(account)
+    }
+
+    /// The registered account with this handle on this platform, if any.
+    pub fn account_by_handle(
+        &self,
+        platform: Platform,
+        handle: &str,
+    ) -> Result<Option<Account>, StoreError> {
+        let key = keys::account_handle(platform, handle)?;
+        let id = self
+            .trees
+            .account_by_handle
+            .get(&key)
+            .map_err(StoreError::sled("reading account_by_handle"))?;
+        match id {
+            Some(bytes) => {
+                self.account(AccountId(keys::u64_from_key(&bytes, "account_by_handle")?))
+            }
+            None => Ok(None),
+        }
     }
 
     pub fn activity(
