@@ -332,7 +332,7 @@ impl Store {
         let value = self
             .trees
             .evidence
-            .get(&key)
+            .get(key)
             .map_err(StoreError::sled("reading evidence"))?;
         value
             .map(|bytes| codec::decode_evidence(&key, &bytes))
