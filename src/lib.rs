@@ -18,6 +18,7 @@
 //! | [`cli`] | command-line commands and their arguments |
 //! | [`config`] | the TOML file and `NETRA_*` overrides, validated into [`config::Config`] |
 //! | [`model`] | the domain nouns: employees, accounts, activities, findings |
+//! | [`scheduler`] | when to read which account: the polling policy |
 //! | [`sources`] | platform connectors: responses in, [`model::Activity`] out |
 //! | [`store`] | the sled database: trees, keys, transactions, export/import |
 //! | [`telemetry`] | logging setup |
@@ -25,6 +26,7 @@
 pub mod cli;
 pub mod config;
 pub mod model;
+pub mod scheduler;
 pub mod sources;
 pub mod store;
 pub mod telemetry;
