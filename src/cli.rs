@@ -45,6 +45,22 @@ pub enum Command {
     Export(ExportArgs),
     /// Restore a JSONL dump made by `export` into an empty store.
     Import(ImportArgs),
+    /// Register employees and their accounts.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountsCommand {
+    /// Import employees and accounts from CSV (header `employee_id,name,unit,position,status,
+    /// platform,handle`; further columns ignored). Idempotent; every bad row is reported.
+    Import(CsvArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CsvArgs {
+    /// The CSV file.
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,6 +105,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("exported {count} records");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Accounts(AccountsCommand::Import(args)) => {
+            let text = read_file(&args.file)?;
+            let store = open_store(&load_config(&source)?)?;
+            let report = crate::registry::import_accounts(&store, &text, jiff::Timestamp::now())?;
+            Ok(report_import(&report))
+        }
         Command::Import(args) => {
             let loaded = load_config(&source)?;
             let store = open_store(&loaded)?;
@@ -97,6 +119,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Prints an import report; rejected rows make the exit code non-zero.
+fn report_import(report: &crate::registry::ImportReport) -> ExitCode {
+    println!("{report}");
+    if report.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    }
+}
+
+fn read_file(path: &std::path::Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
 fn config_check(source: &ConfigSource) -> ExitCode {

@@ -18,6 +18,7 @@
 //! | [`cli`] | command-line commands and their arguments |
 //! | [`config`] | the TOML file and `NETRA_*` overrides, validated into [`config::Config`] |
 //! | [`model`] | the domain nouns: employees, accounts, activities, findings |
+//! | [`registry`] | who is watched: employees, accounts, candidate accounts; CSV import |
 //! | [`scheduler`] | when to read which account: the polling policy |
 //! | [`sources`] | platform connectors: responses in, [`model::Activity`] out |
 //! | [`store`] | the sled database: trees, keys, transactions, export/import |
@@ -26,6 +27,7 @@
 pub mod cli;
 pub mod config;
 pub mod model;
+pub mod registry;
 pub mod scheduler;
 pub mod sources;
 pub mod store;

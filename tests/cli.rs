@@ -137,3 +137,30 @@ fn version_and_help_work() {
     let unknown = netra(dir.path(), &["frobnicate"]);
     assert!(!unknown.status.success());
 }
+
+#[test]
+fn accounts_import_reports_rows_and_exits_non_zero_on_bad_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pegawai.csv"),
+        "employee_id,name,unit,position,status,platform,handle\n\
+         1001,Ani,kemendagri/biro-umum,Staf,pns,mastodon,@ani@m.example\n\
+         1002,Budi,kemendagri/biro-umum,Staf,pns,bluesky,budi\n",
+    )
+    .unwrap();
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_netra"))
+            .args(["accounts", "import", "pegawai.csv"])
+            .current_dir(dir.path())
+            .env("NETRA_STORE_PATH", "db")
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert_eq!(first.status.code(), Some(3), "{}", text(&first.stderr));
+    let stdout = text(&first.stdout);
+    assert!(stdout.contains("1 accounts added"), "{stdout}");
+    assert!(stdout.contains("line 3, column handle: 'budi' is not a Bluesky handle"), "{stdout}");
+    let second = text(&run().stdout);
+    assert!(second.contains("0 accounts added, 1 unchanged"), "{second}");
+}

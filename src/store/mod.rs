@@ -41,7 +41,7 @@ mod records;
 use std::path::Path;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-pub use records::{ActivityRecord, Ingest, IntegrityProblem, RecordOutcome};
+pub use records::{ActivityRecord, Change, Ingest, IntegrityProblem, RecordOutcome, RowOutcome};
 
 /// Version of the layout described above. Bump it with a migration in [`MIGRATIONS`].
 pub const SCHEMA_VERSION: u64 = 1;

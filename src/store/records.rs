@@ -34,6 +34,21 @@ pub struct Ingest<'a> {
     pub scan: Option<(AccountId, &'a ScanState)>,
 }
 
+/// Whether an upsert added, changed or left a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Added,
+    Updated,
+    Unchanged,
+}
+
+/// What importing one registry row did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowOutcome {
+    pub employee: Change,
+    pub account: Change,
+}
+
 /// What recording a batch changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecordOutcome {
@@ -132,6 +147,146 @@ impl Store {
             .map_err(tx_error("registering an account"))?;
         self.flush()?;
         Ok(account)
+    }
+
+    /// Adds or updates an employee and registers one of their accounts, both or neither (one
+    /// CSV row). Re-importing the same row changes nothing; a handle already registered to
+    /// another employee is refused.
+    pub fn upsert_employee_with_account(
+        &self,
+        employee: &Employee,
+        platform: Platform,
+        handle: &str,
+        now: Timestamp,
+    ) -> Result<RowOutcome, StoreError> {
+        let employee_key = keys::employee(&employee.employee_id)?;
+        let handle_key = keys::account_handle(platform, handle)?;
+        let trees = &self.trees;
+        let _gate = self.read_gate();
+        let outcome = (
+            &trees.meta,
+            &trees.employees,
+            &trees.accounts,
+            &trees.account_by_handle,
+        )
+            .transaction(|(meta, employees, accounts, by_handle)| {
+                let stored = match employees.get(&employee_key)? {
+                    Some(bytes) => {
+                        match codec::decode::<Employee>("employees", &employee_key, &bytes) {
+                            Ok(stored) => Some(stored),
+                            Err(error) => return abort(error),
+                        }
+                    }
+                    None => None,
+                };
+                let employee_change = match &stored {
+                    None => Change::Added,
+                    // Registration time is the first one; the rest follows the HR data.
+                    Some(old)
+                        if Employee {
+                            registered_at: old.registered_at,
+                            ..employee.clone()
+                        } == *old =>
+                    {
+                        Change::Unchanged
+                    }
+                    Some(_) => Change::Updated,
+                };
+                if employee_change != Change::Unchanged {
+                    let record = Employee {
+                        registered_at: stored
+                            .as_ref()
+                            .map_or(employee.registered_at, |old| old.registered_at),
+                        ..employee.clone()
+                    };
+                    employees.insert(employee_key.as_slice(), codec::encode(&record))?;
+                }
+                let account_change = match by_handle.get(&handle_key)? {
+                    Some(id_bytes) => {
+                        let Some(bytes) = accounts.get(&id_bytes)? else {
+                            return abort(StoreError::Corrupt {
+                                tree: "account_by_handle",
+                                key_hex: hex::encode(&handle_key),
+                                reason: "points at a missing account".into(),
+                            });
+                        };
+                        let existing: Account = match codec::decode("accounts", &id_bytes, &bytes) {
+                            Ok(account) => account,
+                            Err(error) => return abort(error),
+                        };
+                        if existing.employee_id != employee.employee_id {
+                            return abort(StoreError::AlreadyExists {
+                                what: "account",
+                                id: format!(
+                                    "{platform}:{handle} (registered to employee {})",
+                                    existing.employee_id
+                                ),
+                            });
+                        }
+                        Change::Unchanged
+                    }
+                    None => {
+                        let id = AccountId(next_id(meta, keys::META_NEXT_ACCOUNT_ID)?);
+                        let account = Account {
+                            id,
+                            employee_id: employee.employee_id.clone(),
+                            platform,
+                            handle: handle.trim().to_string(),
+                            platform_id: None,
+                            state: AccountState::Pending,
+                            active: true,
+                            registered_at: now,
+                            previous_handles: Vec::new(),
+                        };
+                        accounts.insert(&keys::account(id), codec::encode(&account))?;
+                        by_handle.insert(handle_key.as_slice(), &keys::account(id))?;
+                        Change::Added
+                    }
+                };
+                Ok(RowOutcome {
+                    employee: employee_change,
+                    account: account_change,
+                })
+            })
+            .map_err(tx_error("registering an employee's account"))?;
+        self.flush()?;
+        Ok(outcome)
+    }
+
+    /// Registers a watched account unless the same one (same entity and role) already is;
+    /// a handle already watched for another entity is refused.
+    pub fn upsert_watched(
+        &self,
+        platform: Platform,
+        handle: &str,
+        entity_id: &str,
+        role: WatchedRole,
+        now: Timestamp,
+    ) -> Result<Change, StoreError> {
+        let handle_key = keys::account_handle(platform, handle)?;
+        let existing = self
+            .trees
+            .watched_by_handle
+            .get(&handle_key)
+            .map_err(StoreError::sled("reading watched_by_handle"))?;
+        if let Some(id_bytes) = existing {
+            let id = AccountId(keys::u64_from_key(&id_bytes, "watched_by_handle")?);
+            let watched: WatchedAccount = self
+                .get_record("watched", &self.trees.watched, &keys::account(id))?
+                .ok_or_else(|| StoreError::NotFound {
+                    what: "watched account",
+                    id: id.to_string(),
+                })?;
+            if watched.entity_id == entity_id && watched.role == role {
+                return Ok(Change::Unchanged);
+            }
+            return Err(StoreError::AlreadyExists {
+                what: "watched account",
+                id: format!("{platform}:{handle} (watched for {})", watched.entity_id),
+            });
+        }
+        self.register_watched(platform, handle, entity_id, role, now)?;
+        Ok(Change::Added)
     }
 
     pub fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
