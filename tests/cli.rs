@@ -160,7 +160,10 @@ fn accounts_import_reports_rows_and_exits_non_zero_on_bad_ones() {
     assert_eq!(first.status.code(), Some(3), "{}", text(&first.stderr));
     let stdout = text(&first.stdout);
     assert!(stdout.contains("1 accounts added"), "{stdout}");
-    assert!(stdout.contains("line 3, column handle: 'budi' is not a Bluesky handle"), "{stdout}");
+    assert!(
+        stdout.contains("line 3, column handle: 'budi' is not a Bluesky handle"),
+        "{stdout}"
+    );
     let second = text(&run().stdout);
     assert!(second.contains("0 accounts added, 1 unchanged"), "{second}");
 }

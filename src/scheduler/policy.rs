@@ -129,7 +129,7 @@ mod tests {
         let quiet = interval(1.0, 1.0, scale, &c);
         let busy = interval(16.0, 1.0, scale, &c);
         assert_eq!(quiet.as_secs_f64() / busy.as_secs_f64(), 4.0, "√16 = 4");
-        let campaign = interval(1.0, 4.0, scale, &c);
+        let campaign = interval(1.0, 16.0, scale, &c);
         assert_eq!(campaign, busy, "a weight acts like a higher rate");
     }
 
