@@ -17,6 +17,7 @@
 //! |---|---|
 //! | [`cli`] | command-line commands and their arguments |
 //! | [`config`] | the TOML file and `NETRA_*` overrides, validated into [`config::Config`] |
+//! | [`metrics`] | counters and gauges in the Prometheus text format |
 //! | [`model`] | the domain nouns: employees, accounts, activities, findings |
 //! | [`registry`] | who is watched: employees, accounts, candidate accounts; CSV import |
 //! | [`scheduler`] | when to read which account: the polling policy |
@@ -26,6 +27,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod metrics;
 pub mod model;
 pub mod registry;
 pub mod scheduler;
