@@ -19,6 +19,7 @@
 //! | [`config`] | the TOML file and `NETRA_*` overrides, validated into [`config::Config`] |
 //! | [`metrics`] | counters and gauges in the Prometheus text format |
 //! | [`model`] | the domain nouns: employees, accounts, activities, findings |
+//! | [`pipeline`] | one scan of one account: fetch, keep evidence, judge, store with the cursor |
 //! | [`registry`] | who is watched: employees, accounts, candidate accounts; CSV import |
 //! | [`scheduler`] | when to read which account: the polling policy |
 //! | [`sources`] | platform connectors: responses in, [`model::Activity`] out |
@@ -29,6 +30,7 @@ pub mod cli;
 pub mod config;
 pub mod metrics;
 pub mod model;
+pub mod pipeline;
 pub mod registry;
 pub mod scheduler;
 pub mod sources;

@@ -56,6 +56,8 @@ pub struct RecordOutcome {
     pub new_activities: usize,
     /// Findings created; re-recording the same activity creates none.
     pub new_findings: Vec<FindingId>,
+    /// The rule of each new finding, in the same order.
+    pub new_finding_rules: Vec<String>,
 }
 
 /// A broken invariant found by [`Store::verify_integrity`].
@@ -441,6 +443,7 @@ impl Store {
                             insert_finding(findings, queue, &finding)?;
                             by_dedupe.insert(dedupe_key.as_slice(), &keys::finding(id))?;
                             outcome.new_findings.push(id);
+                            outcome.new_finding_rules.push(detection.rule_id.clone());
                         }
                     }
                     if let Some((key, value)) = &scan {
@@ -557,6 +560,38 @@ impl Store {
             .map_err(tx_error("updating an account"))?;
         self.flush()?;
         Ok(account)
+    }
+
+    /// Records what the last scan learned about an account (gone, private, failing).
+    pub fn set_account_state(&self, id: AccountId, state: AccountState) -> Result<(), StoreError> {
+        let key = keys::account(id);
+        let _gate = self.read_gate();
+        let changed = self
+            .trees
+            .accounts
+            .transaction(|accounts| {
+                let Some(bytes) = accounts.get(key)? else {
+                    return abort(StoreError::NotFound {
+                        what: "account",
+                        id: id.to_string(),
+                    });
+                };
+                let mut account: Account = match codec::decode("accounts", &key, &bytes) {
+                    Ok(account) => account,
+                    Err(error) => return abort(error),
+                };
+                if account.state == state {
+                    return Ok(false);
+                }
+                account.state = state.clone();
+                accounts.insert(&key, codec::encode(&account))?;
+                Ok(true)
+            })
+            .map_err(tx_error("saving an account's state"))?;
+        if changed {
+            self.flush()?;
+        }
+        Ok(())
     }
 
     /// The registered account with this handle on this platform, if any.

@@ -1,0 +1,320 @@
+//! The ingest pipeline: one scan of one account, from fetch to durable findings.
+//!
+//! ```text
+//! source page ──▶ evidence (raw bytes, URL, time, SHA-256) ──▶ judge ──▶ one transaction ──▶ flush
+//!                                                                (activities, findings,
+//!                                                                 queue, evidence, cursor)
+//! ```
+//!
+//! The cursor is stored in the same transaction as the activities it covers, so a crash at any
+//! point either keeps both or neither: the next scan re-reads the page and the store's dedupe
+//! keys make the repeat harmless. Judging is a trait so the pipeline does not depend on how
+//! detection is built; [`crate::detect`] provides the real one.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use crate::metrics::Metrics;
+use crate::model::{
+    Account, AccountId, AccountState, Activity, Detection, Employee, EvidenceBlob, Platform,
+    ScanState, WatchedAccount,
+};
+use crate::sources::http::RateLimit;
+use crate::sources::{AccountRef, Fetched, SourceError, Sources};
+use crate::store::{ActivityRecord, Ingest, Store, StoreError};
+
+/// Decides what an activity of an employee may breach. Must be pure and deterministic.
+pub trait Judge: Send + Sync {
+    fn judge(&self, activity: &Activity, employee: &Employee) -> Vec<Detection>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("account {account} belongs to employee {employee_id}, who is not registered")]
+    MissingEmployee {
+        account: AccountId,
+        employee_id: String,
+    },
+    #[error("the store task stopped unexpectedly: {0}")]
+    Task(String),
+}
+
+impl PipelineError {
+    /// The state a registrar sees for the account after this error.
+    pub fn account_state(&self) -> AccountState {
+        match self {
+            PipelineError::Source(error) => error.account_state(),
+            other => AccountState::Failing {
+                last_error: other.to_string(),
+            },
+        }
+    }
+
+    /// The platform asked us to slow down (the account did nothing wrong).
+    pub fn retry_after(&self) -> Option<Option<std::time::Duration>> {
+        match self {
+            PipelineError::Source(SourceError::Fetch(
+                crate::sources::FetchError::RateLimited { retry_after, .. },
+            )) => Some(*retry_after),
+            _ => None,
+        }
+    }
+}
+
+/// What one scan did.
+#[derive(Debug, Clone, Default)]
+pub struct ScanReport {
+    pub activities_seen: usize,
+    pub new_activities: usize,
+    pub new_findings: usize,
+    /// What the last response said about its host's budget.
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// Everything a scan needs, cheap to clone into tasks.
+#[derive(Clone)]
+pub struct Pipeline {
+    pub store: Store,
+    pub sources: Sources,
+    pub judge: Arc<dyn Judge>,
+    pub metrics: Metrics,
+}
+
+impl Pipeline {
+    /// Runs a store operation off the async threads: sled calls block, and flushes take
+    /// milliseconds.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, PipelineError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || work(store))
+            .await
+            .map_err(|error| PipelineError::Task(error.to_string()))?
+            .map_err(PipelineError::from)
+    }
+
+    fn count_fetches(
+        &self,
+        platform: Platform,
+        page_evidence: &[Fetched],
+        error: Option<&PipelineError>,
+    ) {
+        let platform = platform.as_str();
+        self.metrics.add(
+            "netra_fetches_total",
+            &[("platform", platform), ("outcome", "ok")],
+            page_evidence.len() as f64,
+        );
+        if let Some(error) = error {
+            self.metrics
+                .inc("netra_scan_errors_total", &[("platform", platform)]);
+            if error.retry_after().is_some() {
+                self.metrics
+                    .inc("netra_rate_limit_waits_total", &[("platform", platform)]);
+            }
+        }
+    }
+
+    /// Scans a registered account's own activity since its cursor and stores the result with
+    /// the new cursor. Resolves the account first if it has never been resolved.
+    pub async fn scan_registered(
+        &self,
+        account: &Account,
+        state: &mut ScanState,
+        now: Timestamp,
+    ) -> Result<ScanReport, PipelineError> {
+        let result = self.scan_registered_inner(account, state, now).await;
+        if let Err(error) = &result {
+            self.count_fetches(account.platform, &[], Some(error));
+            state.last_error = Some(error.to_string());
+            let id = account.id;
+            let visible = error.account_state();
+            self.blocking(move |store| store.set_account_state(id, visible))
+                .await?;
+        }
+        result
+    }
+
+    async fn scan_registered_inner(
+        &self,
+        account: &Account,
+        state: &mut ScanState,
+        now: Timestamp,
+    ) -> Result<ScanReport, PipelineError> {
+        let mut account = account.clone();
+        if account.platform_id.is_none() || account.state != AccountState::Ok {
+            let resolved = self
+                .sources
+                .resolve(account.platform, &account.handle)
+                .await?;
+            let id = account.id;
+            account = self
+                .blocking(move |store| {
+                    store.update_account_resolution(
+                        id,
+                        &resolved.platform_id,
+                        &resolved.handle,
+                        resolved.state,
+                        now,
+                    )
+                })
+                .await?;
+        }
+        let employee_id = account.employee_id.clone();
+        let employee = self
+            .blocking(move |store| store.employee(&employee_id))
+            .await?
+            .ok_or_else(|| PipelineError::MissingEmployee {
+                account: account.id,
+                employee_id: account.employee_id.clone(),
+            })?;
+        let reference = AccountRef {
+            account_id: account.id,
+            handle: account.handle.clone(),
+            platform_id: account.platform_id.clone(),
+        };
+        let page = self
+            .sources
+            .scan_own(account.platform, &reference, state.cursor.as_deref())
+            .await?;
+        self.count_fetches(account.platform, &page.evidence, None);
+        if let Some(cursor) = page.cursor.clone() {
+            state.cursor = Some(cursor);
+        }
+        let employees = HashMap::from([(account.id, employee)]);
+        self.store_page(
+            account.id,
+            account.platform,
+            page.activities,
+            page.evidence,
+            &employees,
+            state,
+            now,
+        )
+        .await
+    }
+
+    /// Scans a watched account's recent posts for interactions by registered accounts.
+    /// `registered` maps the platform's actor key (canonical `user@domain` on Mastodon, DID on
+    /// Bluesky) to the account, and `employees` gives each account's employee.
+    pub async fn scan_watched(
+        &self,
+        watched: &WatchedAccount,
+        registered: &HashMap<String, AccountRef>,
+        employees: &HashMap<AccountId, Employee>,
+        state: &mut ScanState,
+        now: Timestamp,
+    ) -> Result<ScanReport, PipelineError> {
+        let result = async {
+            let platform_id = match &watched.platform_id {
+                Some(id) => id.clone(),
+                None => {
+                    self.sources
+                        .resolve(watched.platform, &watched.handle)
+                        .await?
+                        .platform_id
+                }
+            };
+            let reference = AccountRef {
+                account_id: watched.id,
+                handle: watched.handle.clone(),
+                platform_id: Some(platform_id),
+            };
+            let page = self
+                .sources
+                .scan_reverse(watched.platform, &reference, registered, 20)
+                .await?;
+            self.count_fetches(watched.platform, &page.evidence, None);
+            self.store_page(
+                watched.id,
+                watched.platform,
+                page.activities,
+                page.evidence,
+                employees,
+                state,
+                now,
+            )
+            .await
+        }
+        .await;
+        if let Err(error) = &result {
+            self.count_fetches(watched.platform, &[], Some(error));
+            state.last_error = Some(error.to_string());
+        }
+        result
+    }
+
+    /// Judges a page's activities and stores them, their evidence and `state` together.
+    #[allow(clippy::too_many_arguments)]
+    async fn store_page(
+        &self,
+        scanned: AccountId,
+        platform: Platform,
+        activities: Vec<Activity>,
+        evidence: Vec<Fetched>,
+        employees: &HashMap<AccountId, Employee>,
+        state: &ScanState,
+        now: Timestamp,
+    ) -> Result<ScanReport, PipelineError> {
+        let rate_limit = evidence.last().map(|f| f.rate_limit);
+        let mut records = Vec::with_capacity(activities.len());
+        for activity in activities {
+            let Some(employee) = employees.get(&activity.account_id) else {
+                continue; // an interaction by someone no longer registered
+            };
+            let detections = self.judge.judge(&activity, employee);
+            records.push(ActivityRecord {
+                employee_id: employee.employee_id.clone(),
+                activity,
+                detections,
+            });
+        }
+        let blobs: Vec<EvidenceBlob> = evidence
+            .into_iter()
+            .map(|f| EvidenceBlob {
+                sha256: f.sha256,
+                url: f.url,
+                fetched_at: f.fetched_at,
+                status: f.status,
+                content_type: f.content_type,
+                body: f.body,
+            })
+            .collect();
+        let activities_seen = records.len();
+        let state = state.clone();
+        let outcome = self
+            .blocking(move |store| {
+                store.ingest(
+                    Ingest {
+                        records: &records,
+                        evidence: &blobs,
+                        scan: Some((scanned, &state)),
+                    },
+                    now,
+                )
+            })
+            .await?;
+        let platform_name = platform.as_str();
+        self.metrics.add(
+            "netra_activities_total",
+            &[("platform", platform_name)],
+            outcome.new_activities as f64,
+        );
+        for rule in &outcome.new_finding_rules {
+            self.metrics.inc("netra_findings_total", &[("rule", rule)]);
+        }
+        Ok(ScanReport {
+            activities_seen,
+            new_activities: outcome.new_activities,
+            new_findings: outcome.new_findings.len(),
+            rate_limit,
+        })
+    }
+}
