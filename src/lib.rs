@@ -18,11 +18,13 @@
 //! | [`cli`] | command-line commands and their arguments |
 //! | [`config`] | the TOML file and `NETRA_*` overrides, validated into [`config::Config`] |
 //! | [`model`] | the domain nouns: employees, accounts, activities, findings |
+//! | [`simulator`] | `netra simulate`: fake Mastodon, Bluesky and RSS on loopback with a scripted population (demo, tests, benchmarks; never on the daemon's path) |
 //! | [`store`] | the sled database: trees, keys, transactions, export/import |
 //! | [`telemetry`] | logging setup |
 
 pub mod cli;
 pub mod config;
 pub mod model;
+pub mod simulator;
 pub mod store;
 pub mod telemetry;
