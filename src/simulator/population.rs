@@ -556,7 +556,9 @@ impl Population {
                     }) else {
                         continue;
                     };
-                    for _ in 0..2 {
+                    // The news account posts a lot, so paging caps (40 per page) are reachable.
+                    let rounds = if spec.posts.len() >= 6 { 8 } else { 2 };
+                    for _ in 0..rounds {
                         for text in spec.posts {
                             let t = rng.range(history_start_ms(), history_end_ms());
                             drafts.push(self.make(
