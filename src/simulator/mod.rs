@@ -280,14 +280,33 @@ pub async fn run(
         })
     });
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    // Graceful shutdown waits for open connections, and a `slow` fault keeps one open for
+    // minutes; so after the signal, in-flight responses get SHUTDOWN_GRACE and are then dropped.
+    let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stopping_tx.send(true);
+    });
+    let mut graceful = stopping_rx.clone();
+    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = graceful.wait_for(|stop| *stop).await;
+    });
+    let mut deadline = stopping_rx;
+    let served = tokio::select! {
+        served = serve => served,
+        _ = async move {
+            let _ = deadline.wait_for(|stop| *stop).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => Ok(()),
+    };
     if let Some(task) = live {
         task.abort();
     }
     served.map_err(SimError::Serve)
 }
+
+/// How long in-flight responses may take after a shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 /// A simulator running in the background of the current tokio runtime (for tests and the demo).
 pub struct RunningSimulator {

@@ -23,7 +23,16 @@ struct Item {
     description: String,
 }
 
-fn render(title: &str, description: &str, link: &str, generator: &str, items: &[Item]) -> String {
+/// The channel and its items; `image` is the avatar Mastodon puts in `<image>` and
+/// `<webfeeds:icon>`.
+fn render(
+    title: &str,
+    description: &str,
+    link: &str,
+    image: Option<&str>,
+    generator: &str,
+    items: &[Item],
+) -> String {
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\" xmlns:webfeeds=\"http://webfeeds.org/rss/1.0\" xmlns:media=\"http://search.yahoo.com/mrss/\">\n  <channel>\n");
     xml.push_str(&format!("    <title>{}</title>\n", escape_html(title)));
     xml.push_str(&format!(
@@ -31,10 +40,24 @@ fn render(title: &str, description: &str, link: &str, generator: &str, items: &[
         escape_html(description)
     ));
     xml.push_str(&format!("    <link>{}</link>\n", escape_html(link)));
+    if let Some(image) = image {
+        xml.push_str(&format!(
+            "    <image>\n      <url>{}</url>\n      <title>{}</title>\n      <link>{}</link>\n    </image>\n",
+            escape_html(image),
+            escape_html(title),
+            escape_html(link)
+        ));
+    }
     if let Some(first) = items.first() {
         xml.push_str(&format!(
             "    <lastBuildDate>{}</lastBuildDate>\n",
             first.pub_date
+        ));
+    }
+    if let Some(image) = image {
+        xml.push_str(&format!(
+            "    <webfeeds:icon>{}</webfeeds:icon>\n",
+            escape_html(image)
         ));
     }
     xml.push_str(&format!("    <generator>{generator}</generator>\n"));
@@ -151,6 +174,7 @@ pub async fn mastodon_feed(
             &a.display_name,
             &description,
             &format!("{home}/@{}", a.username),
+            Some(&format!("{home}/avatars/original/missing.png")),
             "Mastodon v4.4.0",
             &items,
         ))
@@ -200,6 +224,7 @@ pub async fn blog_feed(
             &format!("Catatan {}", a.display_name),
             &a.note,
             &feed_url,
+            None,
             "netra-simulator",
             &items,
         ))
