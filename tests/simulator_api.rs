@@ -873,3 +873,77 @@ async fn live_steps_add_activity_that_catch_up_paging_finds() {
     assert!(ids(&page).contains(&status.id));
     sim.stop().await.expect("stops");
 }
+
+#[tokio::test]
+async fn rss_feeds_carry_own_posts_only() {
+    let sim = start(16).await;
+    let pop = sim.state.snapshot();
+    let http = client();
+
+    // Mastodon's /@user.rss: posts and quotes, never boosts or replies; guid is the status URL.
+    let account = pop
+        .employee_accounts()
+        .filter(|a| a.platform == Platform::Mastodon)
+        .find(|a| {
+            pop.index.by_actor[a.index].iter().any(|&i| {
+                matches!(
+                    pop.activities[i].kind,
+                    ActivityKind::Repost | ActivityKind::Reply
+                )
+            })
+        })
+        .expect("an account with boosts or replies");
+    let own: Vec<&str> = pop.index.by_actor[account.index]
+        .iter()
+        .rev()
+        .map(|&i| &pop.activities[i])
+        .filter(|a| matches!(a.kind, ActivityKind::Post | ActivityKind::Quote))
+        .map(|a| a.id.as_str())
+        .take(20)
+        .collect();
+    let url = format!(
+        "{}/@{}.rss",
+        masto_base(&sim, &account.domain),
+        account.username
+    );
+    let response = http.get(&url).send().await.expect("rss");
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap_or_default()
+        .starts_with("application/rss+xml"));
+    let xml = response.text().await.expect("text");
+    let guids: Vec<&str> = xml
+        .split("<guid isPermaLink=\"true\">")
+        .skip(1)
+        .filter_map(|rest| rest.split("</guid>").next())
+        .filter_map(|url| url.rsplit('/').next())
+        .collect();
+    assert_eq!(guids, own);
+
+    // A blog feed of an RSS-only employee: guids are the ground-truth ids.
+    let blog = pop
+        .employee_accounts()
+        .find(|a| a.platform == Platform::Rss)
+        .expect("an RSS-only employee");
+    let expected: Vec<&str> = pop.index.by_actor[blog.index]
+        .iter()
+        .rev()
+        .map(|&i| pop.activities[i].id.as_str())
+        .collect();
+    let xml = http
+        .get(blog.registry_handle(&sim.base_url))
+        .send()
+        .await
+        .expect("feed")
+        .text()
+        .await
+        .expect("text");
+    let guids: Vec<&str> = xml
+        .split("<guid isPermaLink=\"false\">")
+        .skip(1)
+        .filter_map(|rest| rest.split("</guid>").next())
+        .collect();
+    assert_eq!(guids, expected);
+    sim.stop().await.expect("stops");
+}

@@ -491,6 +491,10 @@ const NEUTRAL_ELECTION: &[&str] = &[
     "Kantor pasang spanduk netralitas ASN di depan gerbang. Mantap, biar semua paham aturan.",
     "Hasil hitung cepat sudah keluar, mari tunggu hasil resmi KPU dengan tenang.",
     "Diajak foto pakai pose jari sama tim sukses, saya tolak halus. ASN harus netral bund{closer}",
+    "Antre nomor 2 di loket samsat, lumayan cepet hari ini{closer}",
+    "Rapat RT 03 bahas kerja bakti, bukan politik ya bapak ibu wkwk",
+    "Pak Bawaslu sosialisasi di kantor: like dan share konten paslon pun dilarang bagi ASN. Catat!",
+    "Yang beda pilihan tetap saudara. Habis pemilu kita ngopi bareng lagi ☕",
 ];
 
 /// Partisan posts about an entity; `{cue}` is a name or number, `{tag}` a campaign hashtag.
@@ -501,6 +505,11 @@ const PARTISAN_POST: &[&str] = &[
     "Ayo keluarga besar, dukung {cue} biar daerah kita maju {tag} 💪",
     "Habis ikut acara {cue} di lapangan, rame bgt! {tag}",
     "Jgn golput, pilih {cue} aja pokoknya. Sebarkan ke grup WA kantor ya {tag}",
+    "Foto bareng tim {cue} tadi pagi, salam {sign} {tag}",
+    "{sign}{sign} bukan pose foto biasa ya gaes 😏 {tag}",
+    "Nyuwun dungane, mugi {cue} menang. Ojo lali nyoblos lur! {tag}",
+    "Wong kito galo, ayo dukung {cue}! Kagek nyesel dak milih {tag}",
+    "Aye mah udeh mantep ame {cue}, kagak pake mikir lagi {tag}",
 ];
 
 /// Supportive replies under a candidate's post.
@@ -583,10 +592,24 @@ fn entity_slots(rng: &mut Rng, entity: &Entity) -> (String, String) {
     )
 }
 
+/// The hand sign of an entity's ballot number (Pilpres and DKI/Jateng numbers only; Sumsel
+/// texts never use numbers).
+fn hand_sign(entity: &Entity) -> &'static str {
+    match entity.id {
+        "pilpres2024:01" | "pilkada2024:dki:kamil" | "pilkada2024:jateng:perkasa" => "☝️",
+        "pilpres2024:02" | "pilkada2024:dki:pongrekun" | "pilkada2024:jateng:luthfi" => "✌️",
+        "pilpres2024:03" | "pilkada2024:dki:anung" => "🤟",
+        _ => "👍",
+    }
+}
+
 pub fn partisan_post(rng: &mut Rng, entity: &Entity) -> String {
     let template = rng.pick(PARTISAN_POST);
     let (cue, tag) = entity_slots(rng, entity);
-    fill(template, &[("cue", &cue), ("tag", &tag)])
+    fill(
+        template,
+        &[("cue", &cue), ("tag", &tag), ("sign", hand_sign(entity))],
+    )
 }
 
 pub fn partisan_reply(rng: &mut Rng, entity: &Entity) -> String {
