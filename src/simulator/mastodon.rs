@@ -421,80 +421,85 @@ pub async fn account_statuses(
     };
     guard(&state, &uri, &headers)
         .run(&[account], || {
-            let world = state.world();
-            let q = Query::parse(uri.query());
-            let limit = limit_param(&q, 20, 40);
-            let exclude_replies = q.flag("exclude_replies");
-            let exclude_reblogs = q.flag("exclude_reblogs");
-            let only_media = q.flag("only_media");
-            let pinned = q.flag("pinned");
-            let tagged = q
-                .get("tagged")
-                .map(|t| t.trim_start_matches('#').to_lowercase());
-            let items: Vec<(u64, usize)> = world.index.by_actor[account]
-                .iter()
-                .copied()
-                .filter(|&i| {
-                    let act = &world.activities[i];
-                    if !act.is_mastodon_status() || only_media || pinned {
-                        return false;
-                    }
-                    if exclude_reblogs && act.kind == ActivityKind::Repost {
-                        return false;
-                    }
-                    if exclude_replies
-                        && act.kind == ActivityKind::Reply
-                        && act.target.as_ref().is_some_and(|t| t.account != account)
-                    {
-                        return false;
-                    }
-                    match &tagged {
-                        Some(tag) => {
-                            act.kind != ActivityKind::Repost
-                                && web::hashtags(&act.text)
-                                    .iter()
-                                    .any(|(_, _, t)| t.to_lowercase() == *tag)
-                        }
-                        None => true,
-                    }
-                })
-                .map(|i| {
-                    (
-                        ids::parse_snowflake(&world.activities[i].id).unwrap_or(0),
-                        i,
-                    )
-                })
-                .collect();
-            let page = paginate(&items, &q, limit);
-            let view = View {
-                base: &state.base_url,
-                world: &world,
-                domain: &domain,
-            };
-            let body: Vec<Value> = page.iter().map(|&(_, i)| view.status(i)).collect();
-            let url = format!(
-                "{}/api/v1/accounts/{}/statuses",
-                state.mastodon_base(&domain),
-                id
-            );
-            let kept = q.kept(&[
-                "exclude_reblogs",
-                "exclude_replies",
-                "limit",
-                "only_media",
-                "pinned",
-                "tagged",
-            ]);
-            let link = link_header(
-                &url,
-                &kept,
-                (page.first().map(|p| p.0), page.last().map(|p| p.0)),
-                page.len() == limit && limit > 0,
-                "min_id",
-            );
-            ok_json(&Value::Array(body), link)
+            statuses_page(&state, &domain, &id, account, &uri)
         })
         .await
+}
+
+/// One page of an account's statuses with Mastodon's filters, paging and Link header.
+fn statuses_page(state: &SimState, domain: &str, id: &str, account: usize, uri: &Uri) -> Response {
+    let world = state.world();
+    let q = Query::parse(uri.query());
+    let limit = limit_param(&q, 20, 40);
+    let exclude_replies = q.flag("exclude_replies");
+    let exclude_reblogs = q.flag("exclude_reblogs");
+    let only_media = q.flag("only_media");
+    let pinned = q.flag("pinned");
+    let tagged = q
+        .get("tagged")
+        .map(|t| t.trim_start_matches('#').to_lowercase());
+    let items: Vec<(u64, usize)> = world.index.by_actor[account]
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let act = &world.activities[i];
+            if !act.is_mastodon_status() || only_media || pinned {
+                return false;
+            }
+            if exclude_reblogs && act.kind == ActivityKind::Repost {
+                return false;
+            }
+            if exclude_replies
+                && act.kind == ActivityKind::Reply
+                && act.target.as_ref().is_some_and(|t| t.account != account)
+            {
+                return false;
+            }
+            match &tagged {
+                Some(tag) => {
+                    act.kind != ActivityKind::Repost
+                        && web::hashtags(&act.text)
+                            .iter()
+                            .any(|(_, _, t)| t.to_lowercase() == *tag)
+                }
+                None => true,
+            }
+        })
+        .map(|i| {
+            (
+                ids::parse_snowflake(&world.activities[i].id).unwrap_or(0),
+                i,
+            )
+        })
+        .collect();
+    let page = paginate(&items, &q, limit);
+    let view = View {
+        base: &state.base_url,
+        world: &world,
+        domain,
+    };
+    let body: Vec<Value> = page.iter().map(|&(_, i)| view.status(i)).collect();
+    let url = format!(
+        "{}/api/v1/accounts/{}/statuses",
+        state.mastodon_base(domain),
+        id
+    );
+    let kept = q.kept(&[
+        "exclude_reblogs",
+        "exclude_replies",
+        "limit",
+        "only_media",
+        "pinned",
+        "tagged",
+    ]);
+    let link = link_header(
+        &url,
+        &kept,
+        (page.first().map(|p| p.0), page.last().map(|p| p.0)),
+        page.len() == limit && limit > 0,
+        "min_id",
+    );
+    ok_json(&Value::Array(body), link)
 }
 
 /// `GET /api/v1/statuses/:id`.
@@ -542,69 +547,81 @@ async fn actors_of(
     let author = state.world().activities[i].actor;
     guard(&state, &uri, &headers)
         .run(&[author], || {
-            let world = state.world();
-            let q = Query::parse(uri.query());
-            let limit = limit_param(&q, 40, 80);
-            let map = if kind == ActivityKind::Like {
-                &world.index.likes_of
-            } else {
-                &world.index.reposts_of
-            };
-            let mut items: Vec<(u64, usize)> = map
-                .get(&id)
-                .map(|list| {
-                    list.iter()
-                        .map(|&j| {
-                            let act = &world.activities[j];
-                            let key = if kind == ActivityKind::Like {
-                                act.favourite_id
-                            } else {
-                                ids::parse_snowflake(&act.id).unwrap_or(0)
-                            };
-                            (key, j)
-                        })
-                        .filter(|_| world.activities[i].platform == Platform::Mastodon)
-                        .collect()
-                })
-                .unwrap_or_default();
-            items.sort();
-            let page = paginate(&items, &q, limit);
-            let view = View {
-                base: &state.base_url,
-                world: &world,
-                domain: &domain,
-            };
-            let body: Vec<Value> = page
-                .iter()
-                .map(|&(_, j)| view.account(world.activities[j].actor))
-                .collect();
-            let endpoint = if kind == ActivityKind::Like {
-                "favourited_by"
-            } else {
-                "reblogged_by"
-            };
-            let url = format!(
-                "{}/api/v1/statuses/{id}/{endpoint}",
-                state.mastodon_base(&domain)
-            );
-            let kept = q.kept(&["limit"]);
-            let link = link_header(
-                &url,
-                &kept,
-                (page.first().map(|p| p.0), page.last().map(|p| p.0)),
-                page.len() == limit && limit > 0,
-                "since_id",
-            );
-            let mut response = ok_json(&Value::Array(body), link);
-            response.headers_mut().insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static(
-                    "max-age=15, public, stale-while-revalidate=30, stale-if-error=86400",
-                ),
-            );
-            response
+            actors_page(&state, &domain, &id, i, &uri, kind)
         })
         .await
+}
+
+/// One page of the accounts that liked (`kind` = like) or boosted status activity `i`.
+fn actors_page(
+    state: &SimState,
+    domain: &str,
+    id: &str,
+    i: usize,
+    uri: &Uri,
+    kind: ActivityKind,
+) -> Response {
+    let world = state.world();
+    let q = Query::parse(uri.query());
+    let limit = limit_param(&q, 40, 80);
+    let map = if kind == ActivityKind::Like {
+        &world.index.likes_of
+    } else {
+        &world.index.reposts_of
+    };
+    let mut items: Vec<(u64, usize)> = map
+        .get(id)
+        .map(|list| {
+            list.iter()
+                .map(|&j| {
+                    let act = &world.activities[j];
+                    let key = if kind == ActivityKind::Like {
+                        act.favourite_id
+                    } else {
+                        ids::parse_snowflake(&act.id).unwrap_or(0)
+                    };
+                    (key, j)
+                })
+                .filter(|_| world.activities[i].platform == Platform::Mastodon)
+                .collect()
+        })
+        .unwrap_or_default();
+    items.sort();
+    let page = paginate(&items, &q, limit);
+    let view = View {
+        base: &state.base_url,
+        world: &world,
+        domain,
+    };
+    let body: Vec<Value> = page
+        .iter()
+        .map(|&(_, j)| view.account(world.activities[j].actor))
+        .collect();
+    let endpoint = if kind == ActivityKind::Like {
+        "favourited_by"
+    } else {
+        "reblogged_by"
+    };
+    let url = format!(
+        "{}/api/v1/statuses/{id}/{endpoint}",
+        state.mastodon_base(domain)
+    );
+    let kept = q.kept(&["limit"]);
+    let link = link_header(
+        &url,
+        &kept,
+        (page.first().map(|p| p.0), page.last().map(|p| p.0)),
+        page.len() == limit && limit > 0,
+        "since_id",
+    );
+    let mut response = ok_json(&Value::Array(body), link);
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(
+            "max-age=15, public, stale-while-revalidate=30, stale-if-error=86400",
+        ),
+    );
+    response
 }
 
 /// `GET /api/v1/statuses/:id/favourited_by` (paged by the internal Favourite id).
@@ -642,36 +659,39 @@ pub async fn context(
     let Some(i) = found else { return not_found() };
     let author = state.world().activities[i].actor;
     guard(&state, &uri, &headers)
-        .run(&[author], || {
-            let world = state.world();
-            let view = View {
-                base: &state.base_url,
-                world: &world,
-                domain: &domain,
-            };
-            let act = &world.activities[i];
-            let ancestors: Vec<Value> = match (act.kind, &act.target) {
-                (ActivityKind::Reply, Some(t)) => status_by_id(&world, &t.id)
-                    .map(|j| view.status(j))
-                    .into_iter()
-                    .collect(),
-                _ => Vec::new(),
-            };
-            let descendants: Vec<Value> = world
-                .index
-                .replies_of
-                .get(&act.id)
-                .map(|list| list.iter().map(|&j| view.status(j)).collect())
-                .unwrap_or_default();
-            let mut response = ok_json(
-                &json!({ "ancestors": ancestors, "descendants": descendants }),
-                None,
-            );
-            response.headers_mut().insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("max-age=60, public"),
-            );
-            response
-        })
+        .run(&[author], || context_body(&state, &domain, i))
         .await
+}
+
+/// `{ancestors, descendants}` of status activity `i`.
+fn context_body(state: &SimState, domain: &str, i: usize) -> Response {
+    let world = state.world();
+    let view = View {
+        base: &state.base_url,
+        world: &world,
+        domain,
+    };
+    let act = &world.activities[i];
+    let ancestors: Vec<Value> = match (act.kind, &act.target) {
+        (ActivityKind::Reply, Some(t)) => status_by_id(&world, &t.id)
+            .map(|j| view.status(j))
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    };
+    let descendants: Vec<Value> = world
+        .index
+        .replies_of
+        .get(&act.id)
+        .map(|list| list.iter().map(|&j| view.status(j)).collect())
+        .unwrap_or_default();
+    let mut response = ok_json(
+        &json!({ "ancestors": ancestors, "descendants": descendants }),
+        None,
+    );
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=60, public"),
+    );
+    response
 }
