@@ -947,3 +947,231 @@ async fn rss_feeds_carry_own_posts_only() {
     assert_eq!(guids, expected);
     sim.stop().await.expect("stops");
 }
+
+/// Walks a Mastodon Link-paged list to the end.
+async fn walk_links(http: &reqwest::Client, first: String) -> Vec<Value> {
+    let mut url = first;
+    let mut out = Vec::new();
+    for _ in 0..1000 {
+        let (status, headers, page) = get(http, &url).await;
+        assert_eq!(status, 200, "{url}");
+        out.extend(page.as_array().expect("array").iter().cloned());
+        match link(&headers, "next") {
+            Some(next) => url = next,
+            None => break,
+        }
+    }
+    out
+}
+
+/// Walks an XRPC cursor-paged list to the end, collecting the items under `field`.
+async fn walk_cursor(http: &reqwest::Client, first: String, field: &str) -> Vec<Value> {
+    let mut cursor: Option<String> = None;
+    let mut out = Vec::new();
+    for _ in 0..1000 {
+        let url = match &cursor {
+            Some(c) => format!("{first}&cursor={c}"),
+            None => first.clone(),
+        };
+        let (status, _, page) = get(http, &url).await;
+        assert_eq!(status, 200, "{url}");
+        let items = page[field].as_array().expect("items");
+        out.extend(items.iter().cloned());
+        match page["cursor"].as_str() {
+            Some(c) if !items.is_empty() => cursor = Some(c.to_string()),
+            _ => break,
+        }
+    }
+    out
+}
+
+/// Scans the whole population the way a connector would (home-instance timelines, reverse
+/// interactions of watched accounts, Bluesky feeds and like records, feeds) and finds every
+/// observable scripted employee act, with its kind and target, exactly once.
+#[tokio::test]
+async fn a_full_scan_finds_every_scripted_employee_act() {
+    let sim = start(17).await;
+    let pop = sim.state.snapshot();
+    let http = client();
+    let mut found: Vec<(String, String, String, Option<String>)> = Vec::new();
+    let kind_of = |s: &Value| -> &'static str {
+        if !s["reblog"].is_null() {
+            "repost"
+        } else if !s["in_reply_to_id"].is_null() {
+            "reply"
+        } else if !s["quote"].is_null() {
+            "quote"
+        } else {
+            "post"
+        }
+    };
+    for account in pop.employee_accounts() {
+        match account.platform {
+            Platform::Mastodon => {
+                let base = masto_base(&sim, &account.domain);
+                let (_, _, resolved) = get(
+                    &http,
+                    &format!("{base}/api/v1/accounts/lookup?acct={}", account.username),
+                )
+                .await;
+                let id = resolved["id"].as_str().expect("id");
+                for s in walk_links(
+                    &http,
+                    format!("{base}/api/v1/accounts/{id}/statuses?limit=40"),
+                )
+                .await
+                {
+                    let kind = kind_of(&s);
+                    let target = match kind {
+                        "repost" => s["reblog"]["id"].as_str().map(String::from),
+                        "reply" => s["in_reply_to_id"].as_str().map(String::from),
+                        "quote" => s["quote"]["quoted_status"]["id"].as_str().map(String::from),
+                        _ => None,
+                    };
+                    found.push((
+                        account.handle.clone(),
+                        kind.into(),
+                        s["id"].as_str().unwrap_or_default().into(),
+                        target,
+                    ));
+                }
+            }
+            Platform::Bluesky => {
+                let appview = format!("{}/bluesky/appview/xrpc", sim.base_url);
+                let (_, _, resolved) = get(
+                    &http,
+                    &format!(
+                        "{appview}/com.atproto.identity.resolveHandle?handle={}",
+                        account.username
+                    ),
+                )
+                .await;
+                let did = resolved["did"].as_str().expect("did").to_string();
+                let (_, _, doc) = get(&http, &format!("{}/bluesky/plc/{did}", sim.base_url)).await;
+                let pds = doc["service"][0]["serviceEndpoint"]
+                    .as_str()
+                    .expect("pds")
+                    .to_string();
+                for item in walk_cursor(
+                    &http,
+                    format!("{appview}/app.bsky.feed.getAuthorFeed?actor={did}&limit=100"),
+                    "feed",
+                )
+                .await
+                {
+                    let post = &item["post"];
+                    let (kind, id, target) = if item["reason"].is_object() {
+                        (
+                            "repost",
+                            item["reason"]["uri"].as_str(),
+                            post["uri"].as_str(),
+                        )
+                    } else if item["reply"].is_object() {
+                        (
+                            "reply",
+                            post["uri"].as_str(),
+                            item["reply"]["parent"]["uri"].as_str(),
+                        )
+                    } else if post["embed"]["$type"] == "app.bsky.embed.record#view" {
+                        (
+                            "quote",
+                            post["uri"].as_str(),
+                            post["embed"]["record"]["uri"].as_str(),
+                        )
+                    } else {
+                        ("post", post["uri"].as_str(), None)
+                    };
+                    found.push((
+                        account.handle.clone(),
+                        kind.into(),
+                        id.unwrap_or_default().into(),
+                        target.map(String::from),
+                    ));
+                }
+                let likes = format!("{pds}/xrpc/com.atproto.repo.listRecords?repo={did}&collection=app.bsky.feed.like&limit=100");
+                for record in walk_cursor(&http, likes, "records").await {
+                    found.push((
+                        account.handle.clone(),
+                        "like".into(),
+                        record["uri"].as_str().unwrap_or_default().into(),
+                        record["value"]["subject"]["uri"].as_str().map(String::from),
+                    ));
+                }
+            }
+            _ => {
+                let xml = http
+                    .get(account.registry_handle(&sim.base_url))
+                    .send()
+                    .await
+                    .expect("feed")
+                    .text()
+                    .await
+                    .expect("text");
+                for guid in xml
+                    .split("<guid isPermaLink=\"false\">")
+                    .skip(1)
+                    .filter_map(|r| r.split("</guid>").next())
+                {
+                    found.push((account.handle.clone(), "post".into(), guid.into(), None));
+                }
+            }
+        }
+    }
+    // Mastodon likes: only through favourited_by of the watched accounts' statuses.
+    for watched in pop
+        .watched_accounts()
+        .filter(|a| a.platform == Platform::Mastodon)
+    {
+        let base = masto_base(&sim, &watched.domain);
+        for s in walk_links(
+            &http,
+            format!(
+                "{base}/api/v1/accounts/{}/statuses?limit=40",
+                watched.platform_id
+            ),
+        )
+        .await
+        {
+            let status_id = s["id"].as_str().unwrap_or_default().to_string();
+            for liker in walk_links(
+                &http,
+                format!("{base}/api/v1/statuses/{status_id}/favourited_by?limit=80"),
+            )
+            .await
+            {
+                let acct = liker["acct"].as_str().unwrap_or_default();
+                let handle = if acct.contains('@') {
+                    format!("@{acct}")
+                } else {
+                    format!("@{acct}@{}", watched.domain)
+                };
+                if pop.find_account(&handle).is_some_and(|i| {
+                    matches!(pop.accounts[i].owner, netra::simulator::Owner::Employee(_))
+                }) {
+                    found.push((
+                        handle,
+                        "like".into(),
+                        status_id.clone(),
+                        Some(status_id.clone()),
+                    ));
+                }
+            }
+        }
+    }
+    let mut expected: Vec<(String, String, String, Option<String>)> = pop
+        .observable_activities()
+        .map(|a| {
+            (
+                a.actor_handle.clone(),
+                a.kind.as_str().to_string(),
+                a.id.clone(),
+                a.target.as_ref().map(|t| t.id.clone()),
+            )
+        })
+        .collect();
+    found.sort();
+    expected.sort();
+    assert_eq!(found.len(), expected.len());
+    assert_eq!(found, expected);
+    sim.stop().await.expect("stops");
+}

@@ -124,6 +124,11 @@ pub struct Target {
 /// | bluesky | repost | `at://<did>/app.bsky.feed.repost/<rkey>` (`reason.uri`) | the reposted post URI |
 /// | bluesky | like | `at://<did>/app.bsky.feed.like/<rkey>` (listRecords `uri`) | `subject.uri` |
 /// | rss | post | the item `<guid>` (`tag:blog.example,2024:<slug>/<n>`) | — |
+///
+/// `target.author_handle` is the target author's [`SimAccount::handle`]. Only posts are ever
+/// targeted (never a reply or boost), so a Bluesky reply's root and parent are the same post.
+/// Mastodon ids are shared by all simulated instances, so a target id can be fetched from any
+/// of them. See [`Population::observable_activities`] for what a watched-accounts scan can see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Activity {
     pub platform: Platform,
@@ -984,6 +989,21 @@ impl Population {
         self.activities
             .iter()
             .filter(|a| matches!(self.accounts[a.actor].owner, Owner::Employee(_)))
+    }
+
+    /// Employee acts a connector can see when it reads every employee account and the reverse
+    /// interactions (`favourited_by`) of the **watched** accounts' posts only: all employee acts
+    /// except Mastodon likes of non-watched accounts (agency, news and sports posts). Those
+    /// likes are neutral hard negatives; they are listed by `favourited_by` of their status, but
+    /// a scan that only follows watched accounts never asks for it.
+    pub fn observable_activities(&self) -> impl Iterator<Item = &Activity> {
+        self.employee_activities().filter(|a| {
+            !(a.platform == Platform::Mastodon
+                && a.kind == ActivityKind::Like
+                && a.target.as_ref().is_some_and(|t| {
+                    !matches!(self.accounts[t.account].owner, Owner::Watched { .. })
+                }))
+        })
     }
 
     /// Finds an account by its registry handle form (`@user@domain`, Bluesky handle or DID, RSS
