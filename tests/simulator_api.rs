@@ -280,6 +280,18 @@ async fn mastodon_statuses_have_the_fixture_shape_and_kinds() {
     )
     .await;
     assert!(body["edited_at"].is_string());
+    let (_, _, history) = get(
+        &http,
+        &format!(
+            "{}/api/v1/statuses/{}/history",
+            masto_base(&sim, domain),
+            edited.id
+        ),
+    )
+    .await;
+    assert_eq!(history.as_array().map(Vec::len), Some(2));
+    assert_eq!(history[1]["created_at"], body["edited_at"]);
+    assert_eq!(history[1]["content"], body["content"]);
 
     // Filters: an account that has boosts and replies.
     let account = pop
@@ -685,6 +697,15 @@ async fn bluesky_views_have_the_fixture_shapes() {
         keys(&profile)
     );
     assert_eq!(profile["did"].as_str(), Some(watched.platform_id.as_str()));
+    let (_, _, profiles) = get(
+        &http,
+        &format!(
+            "{appview}/app.bsky.actor.getProfiles?actors={}&actors=tidakada.bsky.example&actors={}",
+            watched.username, watched.platform_id
+        ),
+    )
+    .await;
+    assert_eq!(profiles["profiles"].as_array().map(Vec::len), Some(2));
     let response = http
         .get(format!(
             "{}/bluesky/plc/{}",

@@ -352,6 +352,26 @@ pub async fn appview(
             })
             .await
         }
+        "app.bsky.actor.getProfiles" => {
+            let names = q.all("actors");
+            if names.len() > 25 {
+                return invalid("actors must not have more than 25 elements");
+            }
+            let found: Vec<usize> = {
+                let world = state.world();
+                names.iter().filter_map(|n| actor(&world, n)).collect()
+            };
+            g.run(&found, || {
+                let world = state.world();
+                let view = View {
+                    base: &state.base_url,
+                    world: &world,
+                };
+                let profiles: Vec<Value> = found.iter().map(|&a| view.detailed(a)).collect();
+                ok(&json!({ "profiles": profiles }))
+            })
+            .await
+        }
         "app.bsky.feed.getAuthorFeed" => {
             let Some(name) = q.get("actor") else {
                 return invalid("Error: Params must have the property \"actor\"");

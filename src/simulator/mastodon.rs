@@ -4,7 +4,8 @@
 //! Paging follows Mastodon's controllers: results newest first; `max_id` (older), `since_id`
 //! (newest above), `min_id` (immediately above, for catch-up); `limit` default 20, max 40
 //! (`favourited_by`/`reblogged_by`: 40, max 80); `Link` with absolute `rel="next"` (only when
-//! the page is full) and `rel="prev"` (unless the page is empty).
+//! the page is full) and `rel="prev"` (unless the page is empty). Edited statuses have
+//! `edited_at` and a two-entry `/history`.
 //!
 //! Ids are global across the simulated instances (one federation sharing ids), so a status has
 //! the same id on every instance; URLs point at the author's home instance.
@@ -134,6 +135,45 @@ impl View<'_> {
 
     fn count(&self, map: &std::collections::HashMap<String, Vec<usize>>, id: &str) -> usize {
         map.get(id).map(Vec::len).unwrap_or(0)
+    }
+
+    /// The StatusEdit entities of activity `i`, oldest first.
+    pub fn history(&self, i: usize) -> Vec<Value> {
+        let act = &self.world.activities[i];
+        let a = &self.world.accounts[act.actor];
+        let home = self.home(&a.domain);
+        let mention = match (act.kind, &act.target) {
+            (ActivityKind::Reply, Some(t)) => Some(t.account),
+            _ => None,
+        };
+        let edit = |text: &str, at: i64| {
+            let (content, _) = if act.kind == ActivityKind::Repost {
+                (String::new(), Vec::new())
+            } else {
+                self.content(text, &home, mention)
+            };
+            json!({
+                "content": content,
+                "spoiler_text": "",
+                "sensitive": false,
+                "created_at": ids::iso_millis(at),
+                "account": self.account(act.actor),
+                "poll": null,
+                "media_attachments": [],
+                "emojis": [],
+            })
+        };
+        match act.edited_ms {
+            Some(edited) => {
+                let original = act
+                    .text
+                    .rsplit_once(' ')
+                    .map(|(head, _)| head)
+                    .unwrap_or(&act.text);
+                vec![edit(original, act.created_ms), edit(&act.text, edited)]
+            }
+            None => vec![edit(&act.text, act.created_ms)],
+        }
     }
 
     /// The Status entity of activity `i` (a post, reply, quote or boost).
@@ -525,6 +565,35 @@ pub async fn status(
                 domain: &domain,
             };
             ok_json(&view.status(i), None)
+        })
+        .await
+}
+
+/// `GET /api/v1/statuses/:id/history`: the StatusEdit list, oldest first. An edited status has
+/// its original version (the text without its last word) and the current one; others only
+/// the current one.
+pub async fn history(
+    State(state): State<Arc<SimState>>,
+    Path((domain, id)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let found = if known_domain(&domain) {
+        status_by_id(&state.world(), &id)
+    } else {
+        None
+    };
+    let Some(i) = found else { return not_found() };
+    let author = state.world().activities[i].actor;
+    guard(&state, &uri, &headers)
+        .run(&[author], || {
+            let world = state.world();
+            let view = View {
+                base: &state.base_url,
+                world: &world,
+                domain: &domain,
+            };
+            ok_json(&Value::Array(view.history(i)), None)
         })
         .await
 }

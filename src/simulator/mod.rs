@@ -7,8 +7,8 @@
 //!
 //! | base URL | serves |
 //! |---|---|
-//! | `http://ADDR/mastodon/<domain>` | Mastodon instance `<domain>` (`mastodon.example`, `sosial.go.example`, `fedi.example`): `/api/v1/accounts/lookup`, `/api/v1/accounts/:id`, `/api/v1/accounts/:id/statuses`, `/api/v1/statuses/:id`, `…/favourited_by`, `…/reblogged_by`, `…/context`, and `/@<user>.rss` |
-//! | `http://ADDR/bluesky/appview` | AppView XRPC: `com.atproto.identity.resolveHandle`, `app.bsky.actor.getProfile`, `app.bsky.feed.getAuthorFeed`, `getPosts`, `getLikes`, `getRepostedBy`, `getPostThread` |
+//! | `http://ADDR/mastodon/<domain>` | Mastodon instance `<domain>` (`mastodon.example`, `sosial.go.example`, `fedi.example`): `/api/v1/accounts/lookup`, `/api/v1/accounts/:id`, `/api/v1/accounts/:id/statuses`, `/api/v1/statuses/:id`, `…/favourited_by`, `…/reblogged_by`, `…/context`, `…/history`, and `/@<user>.rss` |
+//! | `http://ADDR/bluesky/appview` | AppView XRPC: `com.atproto.identity.resolveHandle`, `app.bsky.actor.getProfile`, `getProfiles`, `app.bsky.feed.getAuthorFeed`, `getPosts`, `getLikes`, `getRepostedBy`, `getPostThread` |
 //! | `http://ADDR/bluesky/pds` | PDS XRPC: `com.atproto.repo.listRecords` (`app.bsky.feed.post`, `.repost`, `.like`) |
 //! | `http://ADDR/bluesky/plc/<did>` | DID documents; `#atproto_pds` points at `http://ADDR/bluesky/pds` |
 //! | `http://ADDR/rss/<slug>.xml` | RSS 2.0 feeds of the RSS-only employees |
@@ -218,6 +218,10 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route(
             "/mastodon/{domain}/api/v1/statuses/{id}/context",
             get(mastodon::context),
+        )
+        .route(
+            "/mastodon/{domain}/api/v1/statuses/{id}/history",
+            get(mastodon::history),
         )
         .route("/mastodon/{domain}/{file}", get(rss::mastodon_feed))
         .route("/bluesky/appview/xrpc/{method}", get(bluesky::appview))
