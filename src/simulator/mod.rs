@@ -13,6 +13,30 @@
 //! | `http://ADDR/bluesky/plc/<did>` | DID documents; `#atproto_pds` points at `http://ADDR/bluesky/pds` |
 //! | `http://ADDR/rss/<slug>.xml` | RSS 2.0 feeds of the RSS-only employees |
 //!
+//! Every API response carries the platform's rate-limit headers (`X-RateLimit-*` on Mastodon,
+//! `RateLimit-*` on the XRPC services) and errors use the platform's bodies
+//! (`{"error":"Record not found"}`, `{"error":"InvalidRequest","message":"Profile not found"}`).
+//! DID documents are `application/did+ld+json` like plc.directory's.
+//!
+//! # Using it from a test
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), netra::simulator::SimError> {
+//! use netra::simulator::{spawn, SimConfig};
+//! let sim = spawn(SimConfig { seed: 7, ..SimConfig::default() }).await?;
+//! // Point connectors at sim.base_url (see population_out::netra_toml for the exact URLs) …
+//! let truth = sim.state.snapshot();
+//! for act in truth.observable_activities() {
+//!     // act.platform, act.actor_handle, act.kind, act.id, act.target, act.partisan …
+//! }
+//! sim.stop().await
+//! # }
+//! ```
+//!
+//! [`Activity`] documents which id a connector sees for each platform and kind;
+//! [`faults`] documents the `--faults` syntax; `SimState::live_step` advances live activity
+//! without waiting.
+//!
 //! The modules: [`population`] (the script and ground truth), [`mastodon`], [`bluesky`], [`rss`]
 //! (one per fake platform), [`faults`] and [`ratelimit`] (hostile behaviour and budgets),
 //! [`population_out`] (registry files and config for Netra), [`web`] (shared HTTP helpers),
