@@ -154,10 +154,16 @@ impl SimState {
 
     /// Applies one live step (also used by tests to advance time without waiting).
     pub fn live_step(&self) {
-        let interval = self.config.live.unwrap_or(Duration::from_secs(20));
+        let interval = self.config.live.unwrap_or(LIVE_INTERVAL);
         let mut world = self.world.write().unwrap_or_else(|e| e.into_inner());
         let step = world.live_steps + 1;
+        let before = world.activities.len();
         world.live_step(step, interval.as_millis().max(1) as i64);
+        tracing::info!(
+            step,
+            added = world.activities.len() - before,
+            "simulator: live activity"
+        );
     }
 
     fn fault_for(&self, touched: &[usize]) -> Option<FaultKind> {

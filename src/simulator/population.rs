@@ -1111,4 +1111,18 @@ mod tests {
         }
         assert_eq!(pop.activities, again.activities);
     }
+
+    #[test]
+    fn every_template_slot_is_filled() {
+        for seed in [1, 2, DEFAULT_SEED] {
+            let pop = Population::generate(seed);
+            for act in &pop.activities {
+                assert!(
+                    !act.text.contains('{') && !act.text.contains('}'),
+                    "{}",
+                    act.text
+                );
+            }
+        }
+    }
 }

@@ -413,8 +413,15 @@ const FOODS: &[&str] = &[
     "kerak telor",
     "martabak HAR",
 ];
+const ROADS: &[&str] = &[
+    "Jl. Sudirman",
+    "Jembatan Ampera",
+    "Kalimalang",
+    "Jl. Pemuda",
+    "tol dalam kota",
+    "Jl. Slamet Riyadi",
+];
 const PLACES: &[&str] = &[
-    "kantor",
     "pasar",
     "stasiun",
     "masjid",
@@ -442,15 +449,15 @@ const CLOSERS: &[&str] = &[
 /// words (Garuda, amin, PBB, buruh, perkasa, deru, demokrasi) on purpose.
 const ORDINARY: &[&str] = &[
     "Sarapan {food} dulu sblm apel pagi, semangat senin{closer}",
-    "Macet parah dr {place} sampe kantor, udh 2 jam di jalan{closer}",
+    "Macet parah dr {road} sampe kantor, udh 2 jam di jalan{closer}",
     "Alhamdulillah anak wedok lulus SD, nilai bagus. Semoga jadi anak sholehah, amin{closer}",
     "Hujan deras dari subuh, jemuran gk kering kering{closer}",
     "Turut berduka cita atas wafatnya ibunda rekan kami. Semoga husnul khotimah, aamiin 🙏",
     "Ayo Garuda!! Malam ini wajib menang lawan Vietnam 🇮🇩⚽ #GarudaDiDadaku",
     "Akhirnya bayar PBB rumah lunas, antrean di kelurahan lumayan panjang{closer}",
-    "Wong kito galo, {food} di dekat {place} ini enak nian, dak bohong{closer}",
-    "Ngapunten lur, grup arisan kagek dipindah Minggu depan nggih{closer}",
-    "Aye kagak nyangka macetnya udeh kayak gini di {place}{closer}",
+    "Wong kito galo, pempek di dekat Benteng Kuto Besak ini enak nian, dak bohong{closer}",
+    "Ngapunten lur, arisan RT mengko dipindah Minggu ngarep nggih{closer}",
+    "Aye kagak nyangka macetnya udeh kayak gini di {road}{closer}",
     "Hari buruh, jalanan depan kantor ditutup. Kerja dari rumah dulu{closer}",
     "Suara deru ombak di pantai bikin tenang. Cuti dua hari cukup lah{closer}",
     "Belajar demokrasi dari rapat RT: debat soal iuran kebersihan 2 jam wkwk",
@@ -567,12 +574,14 @@ pub fn ordinary_post(rng: &mut Rng, unit_name: &str) -> String {
     };
     let food = rng.pick(FOODS);
     let place = rng.pick(PLACES);
+    let road = rng.pick(ROADS);
     let closer = closer(rng);
     fill(
         template,
         &[
             ("food", food),
             ("place", place),
+            ("road", road),
             ("closer", closer),
             ("unit_name", unit_name),
         ],
