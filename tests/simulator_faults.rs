@@ -192,13 +192,16 @@ async fn each_fault_hits_its_account_and_no_other() {
     // slow: headers at once, then a drip that outlasts a client's total timeout.
     let slow_url = &urls.mastodon(&pop, &masto[3])[1];
     let timed = reqwest::Client::builder()
-        .timeout(Duration::from_millis(1200))
+        .timeout(Duration::from_secs(3))
         .build()
         .expect("client");
     let started = Instant::now();
     let r = timed.get(slow_url).send().await.expect("headers arrive");
     assert_eq!(r.status().as_u16(), 200);
-    assert!(started.elapsed() < Duration::from_millis(1000));
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "headers come before the drip"
+    );
     let error = r.bytes().await.expect_err("body drips past the timeout");
     assert!(error.is_timeout(), "{error}");
 
