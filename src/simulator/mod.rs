@@ -79,6 +79,8 @@ use ratelimit::Family;
 #[derive(Debug, Clone)]
 pub struct SimConfig {
     pub seed: u64,
+    /// Employees in the population ([`population::EMPLOYEE_COUNT`] by default).
+    pub employees: usize,
     pub faults: FaultPlan,
     /// With `Some(interval)`, one live step of new activity is added every interval.
     pub live: Option<Duration>,
@@ -90,6 +92,7 @@ impl Default for SimConfig {
     fn default() -> Self {
         SimConfig {
             seed: population::DEFAULT_SEED,
+            employees: population::EMPLOYEE_COUNT,
             faults: FaultPlan::default(),
             live: None,
             rate_budget: RateBudget::default(),
@@ -131,7 +134,7 @@ pub struct SimState {
 impl SimState {
     /// Generates the population for `config.seed` and matches the fault targets to it.
     pub fn new(config: SimConfig, base_url: &str) -> Result<SimState, SimError> {
-        let population = Population::generate(config.seed);
+        let population = Population::generate_sized(config.seed, config.employees);
         let faults = config.faults.resolve(&population)?;
         Ok(SimState {
             base_url: base_url.trim_end_matches('/').to_string(),

@@ -17,7 +17,7 @@ use crate::model::{ActivityKind, Platform};
 /// The default `--seed`.
 pub const DEFAULT_SEED: u64 = 20_241_127;
 
-/// Number of employees in a generated population.
+/// Number of employees in a default population.
 pub const EMPLOYEE_COUNT: usize = 300;
 
 /// The simulated Mastodon instances; watched and other public accounts live on the first.
@@ -227,8 +227,15 @@ struct Lean {
 }
 
 impl Population {
-    /// Generates the population and its history for `seed`. Same seed, same bytes.
+    /// Generates the default-sized population and its history for `seed`. Same seed, same
+    /// bytes.
     pub fn generate(seed: u64) -> Population {
+        Population::generate_sized(seed, EMPLOYEE_COUNT)
+    }
+
+    /// Like [`Population::generate`] with `employees` employees (benchmarks want more). The
+    /// public accounts are the same for every size.
+    pub fn generate_sized(seed: u64, employees: usize) -> Population {
         let mut pop = Population {
             seed,
             employees: Vec::new(),
@@ -244,7 +251,7 @@ impl Population {
         };
         let mut rng = Rng::derive(seed, "population", 0);
         pop.add_public_accounts(&mut rng);
-        pop.add_employees(&mut rng);
+        pop.add_employees(&mut rng, employees);
         let mut drafts = pop.public_posts(&mut rng);
         pop.rebuild_index_for(&drafts);
         pop.leans = pop.draw_leans(&mut Rng::derive(seed, "leans", 0));
@@ -410,10 +417,10 @@ impl Population {
         }
     }
 
-    fn add_employees(&mut self, rng: &mut Rng) {
+    fn add_employees(&mut self, rng: &mut Rng, count: usize) {
         let mut nips = HashSet::new();
         let mut usernames = HashSet::new();
-        for number in 0..EMPLOYEE_COUNT {
+        for number in 0..count {
             let first = *rng.pick(texts::FIRST_NAMES);
             let last = *rng.pick(texts::LAST_NAMES);
             let name = format!("{first} {last}");
@@ -1110,6 +1117,17 @@ mod tests {
             again.live_step(step, 20_000);
         }
         assert_eq!(pop.activities, again.activities);
+    }
+
+    #[test]
+    fn larger_populations_keep_ids_unique() {
+        let pop = Population::generate_sized(5, 1_200);
+        assert_eq!(pop.employees.len(), 1_200);
+        let nips: HashSet<&str> = pop.employees.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(nips.len(), 1_200);
+        assert!(pop.employees.iter().all(|e| e.id.len() == 18));
+        let handles: HashSet<&str> = pop.accounts.iter().map(|a| a.handle.as_str()).collect();
+        assert_eq!(handles.len(), pop.accounts.len());
     }
 
     #[test]
