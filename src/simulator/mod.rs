@@ -104,14 +104,15 @@ impl Default for SimConfig {
 /// Why the simulator could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
-    #[error("invalid --faults: {0}")]
+    // Causes are not repeated in the messages: `{:#}` prints the chain.
+    #[error("invalid --faults")]
     Faults(#[from] FaultSpecError),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         addr: String,
         source: std::io::Error,
     },
-    #[error("cannot write the population files in {dir}: {source}")]
+    #[error("cannot write the population files in {dir}")]
     PopulationOut {
         dir: PathBuf,
         source: std::io::Error,
