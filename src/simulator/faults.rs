@@ -186,8 +186,12 @@ impl FaultPlan {
 /// Sizes and speeds of the faults, settable for fast tests.
 #[derive(Debug, Clone)]
 pub struct FaultSettings {
+    /// Size of a `huge` body before compression.
     pub huge_body_bytes: u64,
+    /// Pause between the bytes of a `slow` body.
     pub slow_interval: Duration,
+    /// How far ahead a `rate_limit` 429 puts its reset (`Retry-After` on XRPC).
+    pub rate_limit_reset: Duration,
 }
 
 impl Default for FaultSettings {
@@ -195,6 +199,7 @@ impl Default for FaultSettings {
         FaultSettings {
             huge_body_bytes: 64 * 1024 * 1024,
             slow_interval: Duration::from_millis(500),
+            rate_limit_reset: Duration::from_secs(2),
         }
     }
 }
@@ -236,6 +241,8 @@ pub fn respond(
         ),
         FaultKind::Huge => huge(settings.huge_body_bytes, request.accepts_gzip),
         FaultKind::RedirectLoop => redirect_loop(request),
+        // The server wraps the real response with [`slow`] instead; standing alone, a slow
+        // fault still drips its (empty object) body.
         FaultKind::Slow => web::bytes_response(StatusCode::OK, web::JSON_UTF8, b"{}".to_vec()),
     }
 }

@@ -215,7 +215,9 @@ impl Guard<'_> {
                     self.family,
                     &info,
                     &self.state.config.fault_settings,
-                    self.state.limiter.peek(),
+                    self.state
+                        .limiter
+                        .storm(self.state.config.fault_settings.rate_limit_reset),
                 )
             }
         }

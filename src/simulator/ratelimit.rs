@@ -117,14 +117,13 @@ impl Limiter {
         (info, allowed)
     }
 
-    /// The budget's current state without spending from it (for fault responses).
-    pub fn peek(&self) -> RateInfo {
-        let window_micros = self.budget.window.as_micros().max(1) as i64;
-        let now = now_micros();
+    /// What a `rate_limit` fault reports: the configured limit, nothing left, and a reset
+    /// `retry` from now (short, so a client retries into the storm instead of sleeping long).
+    pub fn storm(&self, retry: Duration) -> RateInfo {
         RateInfo {
             limit: self.budget.limit,
-            remaining: self.budget.limit,
-            reset_micros: (now / window_micros + 1) * window_micros,
+            remaining: 0,
+            reset_micros: now_micros() + retry.as_micros() as i64,
             window_secs: self.budget.window.as_secs().max(1),
         }
     }
