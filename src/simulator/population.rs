@@ -1120,6 +1120,34 @@ mod tests {
     }
 
     #[test]
+    fn accounts_are_found_by_every_handle_form() {
+        let pop = Population::generate(DEFAULT_SEED);
+        for account in &pop.accounts {
+            assert_eq!(
+                pop.find_account(&account.handle),
+                Some(account.index),
+                "{}",
+                account.handle
+            );
+            if account.platform == Platform::Bluesky {
+                assert_eq!(pop.find_account(&account.platform_id), Some(account.index));
+            }
+            if account.platform == Platform::Rss {
+                assert_eq!(pop.find_account(&account.username), Some(account.index));
+                let url = account.registry_handle("http://127.0.0.1:9");
+                assert_eq!(pop.find_account(&url), Some(account.index));
+            }
+        }
+        assert_eq!(
+            pop.find_account("@Prabowo@MASTODON.example")
+                .map(|i| pop.accounts[i].username.as_str()),
+            Some("prabowo")
+        );
+        assert_eq!(pop.find_account("@nobody@mastodon.example"), None);
+        assert_eq!(pop.find_account("did:plc:nobody"), None);
+    }
+
+    #[test]
     fn larger_populations_keep_ids_unique() {
         let pop = Population::generate_sized(5, 1_200);
         assert_eq!(pop.employees.len(), 1_200);
