@@ -166,7 +166,7 @@ impl SimState {
         tracing::info!(
             step,
             added = world.activities.len() - before,
-            "simulator: live activity"
+            "Added live activity."
         );
     }
 
@@ -461,7 +461,11 @@ pub fn simulate_command(options: SimulateOptions) -> anyhow::Result<()> {
             eprintln!("population written to {}", dir.display());
         }
         let summary = state.world().summary();
-        tracing::info!(seed = options.seed, ?summary, "simulator population ready");
+        tracing::info!(
+            seed = options.seed,
+            ?summary,
+            "Simulator population generated."
+        );
         println!("simulator: {base_url}");
         use std::io::Write as _;
         let _ = std::io::stdout().flush();

@@ -953,7 +953,12 @@ impl Population {
             }
         }
         let leans = self.leans.clone();
-        for _ in 0..rng.range(1, 3) {
+        let acts = if self.employees.is_empty() {
+            0
+        } else {
+            rng.range(1, 3)
+        };
+        for _ in 0..acts {
             let employee = rng.below(self.employees.len() as u64) as usize;
             let accounts = self.employees[employee].accounts.clone();
             let account = *rng.pick(&accounts);

@@ -48,6 +48,12 @@ impl Rng {
         self.below(100) < percent
     }
 
+    /// A uniformly chosen item.
+    ///
+    /// # Panics
+    ///
+    /// On an empty slice. Callers pass the non-empty constant tables of `texts` or lists they
+    /// have just checked.
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
