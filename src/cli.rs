@@ -45,6 +45,9 @@ pub enum Command {
     Export(ExportArgs),
     /// Restore a JSONL dump made by `export` into an empty store.
     Import(ImportArgs),
+    /// Serve fake Mastodon, Bluesky and RSS platforms with a scripted population on loopback
+    /// (for the demo, tests and benchmarks).
+    Simulate(SimulateArgs),
     /// Register employees and their accounts.
     #[command(subcommand)]
     Accounts(AccountsCommand),
@@ -82,6 +85,26 @@ pub struct ImportArgs {
     pub file: PathBuf,
 }
 
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Address to listen on; port 0 picks a free port (the bound address is printed).
+    #[arg(long, default_value = "127.0.0.1:7070")]
+    pub addr: String,
+    /// Seed of the scripted population: the same seed gives the same accounts and history.
+    #[arg(long, default_value_t = crate::simulator::population::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Faults for chosen accounts, e.g. `rate_limit=@budi@mastodon.example;slow=siti.bsky.example`
+    /// (kinds: rate_limit, server_error, garbage, html, huge, slow, redirect_loop).
+    #[arg(long, default_value = "", value_name = "SPEC")]
+    pub faults: String,
+    /// Keep adding new activity over time.
+    #[arg(long)]
+    pub live: bool,
+    /// Write employees.csv, watched.csv and netra.toml for this population into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub population_out: Option<PathBuf>,
+}
+
 /// Runs the parsed command; `Err` is an operational failure, printed by `main`.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let source = ConfigSource::choose(cli.config.as_deref());
@@ -116,6 +139,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = open_store(&loaded)?;
             let count = store.import_file(&args.file)?;
             eprintln!("imported {count} records from {}", args.file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Simulate(args) => {
+            crate::simulator::simulate_command(crate::simulator::SimulateOptions {
+                addr: args.addr,
+                seed: args.seed,
+                faults: args.faults,
+                live: args.live,
+                population_out: args.population_out,
+            })?;
             Ok(ExitCode::SUCCESS)
         }
     }

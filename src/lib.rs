@@ -22,6 +22,7 @@
 //! | [`pipeline`] | one scan of one account: fetch, keep evidence, judge, store with the cursor |
 //! | [`registry`] | who is watched: employees, accounts, candidate accounts; CSV import |
 //! | [`scheduler`] | when to read which account: the polling policy |
+//! | [`simulator`] | `netra simulate`: fake Mastodon, Bluesky and RSS on loopback with a scripted population (demo, tests, benchmarks; never on the daemon's path) |
 //! | [`sources`] | platform connectors: responses in, [`model::Activity`] out |
 //! | [`store`] | the sled database: trees, keys, transactions, export/import |
 //! | [`telemetry`] | logging setup |
@@ -33,6 +34,7 @@ pub mod model;
 pub mod pipeline;
 pub mod registry;
 pub mod scheduler;
+pub mod simulator;
 pub mod sources;
 pub mod store;
 pub mod telemetry;
