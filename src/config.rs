@@ -97,6 +97,10 @@ pub struct RawScan {
     pub max_concurrent_requests: i64,
     /// How long `serve` waits for in-flight work after SIGINT/SIGTERM before it gives up.
     pub shutdown_grace_secs: i64,
+    /// On an account's first scan, how far back its history is read.
+    pub backfill_days: i64,
+    /// How far back a watched account's posts are checked for likes, reposts and replies.
+    pub reverse_window_days: i64,
 }
 
 impl Default for RawScan {
@@ -107,6 +111,8 @@ impl Default for RawScan {
             request_timeout_secs: 30,
             max_concurrent_requests: 8,
             shutdown_grace_secs: 20,
+            backfill_days: 14,
+            reverse_window_days: 14,
         }
     }
 }
@@ -259,6 +265,8 @@ pub struct ScanConfig {
     pub request_timeout: Duration,
     pub max_concurrent_requests: usize,
     pub shutdown_grace: Duration,
+    pub backfill: Duration,
+    pub reverse_window: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -774,6 +782,16 @@ impl RawConfig {
     /// Checks ranges and shapes, returning every problem found.
     pub fn validate(&self) -> Result<Config, Vec<ConfigProblem>> {
         let mut problems = Vec::new();
+        let mut problems_days = Vec::new();
+        fn days(problems: &mut Vec<ConfigProblem>, key: &str, value: i64) -> u64 {
+            if !(0..=3650).contains(&value) {
+                problems.push(ConfigProblem {
+                    key: key.into(),
+                    reason: format!("must be between 0 and 3650 days, got {value}"),
+                });
+            }
+            value.clamp(0, 3650) as u64
+        }
         let mut seconds = |key: &str, value: i64, min: i64, max: i64| -> Duration {
             if value < min || value > max {
                 problems.push(ConfigProblem {
@@ -807,6 +825,22 @@ impl RawConfig {
                 600,
             ),
             max_concurrent_requests: 1,
+            backfill: Duration::from_secs(
+                86_400
+                    * days(
+                        &mut problems_days,
+                        "scan.backfill_days",
+                        self.scan.backfill_days,
+                    ),
+            ),
+            reverse_window: Duration::from_secs(
+                86_400
+                    * days(
+                        &mut problems_days,
+                        "scan.reverse_window_days",
+                        self.scan.reverse_window_days,
+                    ),
+            ),
             shutdown_grace: seconds(
                 "scan.shutdown_grace_secs",
                 self.scan.shutdown_grace_secs,
@@ -814,6 +848,7 @@ impl RawConfig {
                 3600,
             ),
         };
+        problems.append(&mut problems_days);
         let scan = ScanConfig {
             max_concurrent_requests: match self.scan.max_concurrent_requests {
                 n @ 1..=1024 => n as usize,

@@ -84,6 +84,10 @@ pub struct Pipeline {
     pub sources: Sources,
     pub judge: Arc<dyn Judge>,
     pub metrics: Metrics,
+    /// How far back an account's first scan reads.
+    pub backfill: std::time::Duration,
+    /// How far back a watched account's posts are checked for interactions.
+    pub reverse_window: std::time::Duration,
 }
 
 impl Pipeline {
@@ -182,7 +186,12 @@ impl Pipeline {
         };
         let page = self
             .sources
-            .scan_own(account.platform, &reference, state.cursor.as_deref())
+            .scan_own(
+                account.platform,
+                &reference,
+                state.cursor.as_deref(),
+                Some(now - self.backfill),
+            )
             .await?;
         self.count_fetches(account.platform, &page.evidence, None);
         if let Some(cursor) = page.cursor.clone() {
@@ -229,7 +238,12 @@ impl Pipeline {
             };
             let page = self
                 .sources
-                .scan_reverse(watched.platform, &reference, registered, 20)
+                .scan_reverse(
+                    watched.platform,
+                    &reference,
+                    registered,
+                    now - self.reverse_window,
+                )
                 .await?;
             self.count_fetches(watched.platform, &page.evidence, None);
             self.store_page(

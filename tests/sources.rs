@@ -107,6 +107,7 @@ async fn mastodon_timeline_yields_posts_boosts_and_replies_with_their_targets() 
         .scan_own(
             &account("@schochastics@fosstodon.org", "109302436954721982"),
             None,
+            None,
         )
         .await
         .unwrap();
@@ -235,6 +236,7 @@ async fn mastodon_catch_up_follows_prev_links_on_the_configured_host_only() {
         .scan_own(
             &account("@admin@localdev.example", "117020565966271181"),
             Some("117020580452511285"),
+            None,
         )
         .await
         .unwrap();
@@ -324,7 +326,11 @@ async fn mastodon_reverse_interactions_find_registered_likers_boosters_and_repli
     ]
     .into();
     let page = connector
-        .scan_reverse(&account("@Gargron@mastodon.social", "1"), &registered, 20)
+        .scan_reverse(
+            &account("@Gargron@mastodon.social", "1"),
+            &registered,
+            jiff::Timestamp::UNIX_EPOCH,
+        )
         .await
         .unwrap();
 
@@ -418,7 +424,7 @@ async fn hostile_upstreams_give_typed_errors_within_the_timeout() {
         async move {
             let started = Instant::now();
             let result = connector
-                .scan_own(&account("@a@m.example", id), Some("100"))
+                .scan_own(&account("@a@m.example", id), Some("100"), None)
                 .await;
             (result, started.elapsed())
         }
@@ -613,7 +619,7 @@ async fn bluesky_feed_and_like_records_become_activities_and_the_cursor_stops_re
         handle: "osmote.net".into(),
         platform_id: Some(OSMOTE.into()),
     };
-    let page = connector.scan_own(&osmote, None).await.unwrap();
+    let page = connector.scan_own(&osmote, None, None).await.unwrap();
 
     let count = |kind| page.activities.iter().filter(|a| a.kind == kind).count();
     assert_eq!(count(ActivityKind::Repost), 23);
@@ -679,7 +685,10 @@ async fn bluesky_feed_and_like_records_become_activities_and_the_cursor_stops_re
 
     // The same responses again: everything was seen, nothing new, the cursor stays.
     let cursor = page.cursor.clone().expect("a first scan sets the cursor");
-    let again = connector.scan_own(&osmote, Some(&cursor)).await.unwrap();
+    let again = connector
+        .scan_own(&osmote, Some(&cursor), None)
+        .await
+        .unwrap();
     assert!(
         again.activities.is_empty(),
         "{:?}",
@@ -752,7 +761,7 @@ async fn bluesky_reverse_interactions_find_registered_likers_reposters_and_repli
         platform_id: Some(candidate_did),
     };
     let page = bluesky(&base)
-        .scan_reverse(&watched, &registered, 10)
+        .scan_reverse(&watched, &registered, jiff::Timestamp::UNIX_EPOCH)
         .await
         .unwrap();
     let kinds: Vec<(ActivityKind, AccountId)> = page
@@ -819,6 +828,7 @@ async fn x_timeline_expands_retweets_replies_and_quotes_with_the_bearer_token() 
                 platform_id: Some("2832986725".into()),
             },
             None,
+            None,
         )
         .await
         .unwrap();
@@ -883,6 +893,7 @@ async fn x_errors_inside_a_200_are_errors_and_catch_up_walks_pages_down_to_the_c
                 platform_id: Some("1405327120163872777".into()),
             },
             Some("1"),
+            None,
         )
         .await
         .unwrap_err();
@@ -898,6 +909,7 @@ async fn x_errors_inside_a_200_are_errors_and_catch_up_walks_pages_down_to_the_c
                 platform_id: Some("460255655".into()),
             },
             Some("1399397831383920000"),
+            None,
         )
         .await
         .unwrap();
@@ -940,7 +952,7 @@ async fn rss_feed_items_become_posts_and_the_cursor_skips_what_was_seen() {
 
     let resolved = connector.resolve(&feed_url).await.unwrap();
     assert_eq!(resolved.platform_id, feed_url);
-    let page = connector.scan_own(&account, None).await.unwrap();
+    let page = connector.scan_own(&account, None, None).await.unwrap();
     assert_eq!(page.activities.len(), 20);
     let first = &page.activities[0];
     assert_eq!(
@@ -953,7 +965,7 @@ async fn rss_feed_items_become_posts_and_the_cursor_skips_what_was_seen() {
     assert_eq!(page.cursor.as_deref(), Some("2024-02-17T23:51:02Z"));
 
     let again = connector
-        .scan_own(&account, page.cursor.as_deref())
+        .scan_own(&account, page.cursor.as_deref(), None)
         .await
         .unwrap();
     assert!(again.activities.is_empty() && again.cursor.is_none());
@@ -1031,5 +1043,75 @@ async fn without_a_token_x_is_refused_and_facebook_is_import_only() {
     assert!(
         facebook.to_string().contains("import-activities"),
         "{facebook}"
+    );
+}
+
+#[tokio::test]
+async fn mastodon_first_scan_backfills_older_pages_down_to_the_horizon() {
+    let server = ReplayServer::default();
+    let path = "/api/v1/accounts/109302436954721982/statuses";
+    let name = |i: usize| format!("mastodon_account_statuses_paginated_fosstodon.{i}");
+    server.route(path, Reply::fixture(&fixtures(), &name(1), "json"));
+    // Each later page is served at the query of the previous page's recorded `next` link.
+    for i in 2..=5 {
+        let previous = fixture_json(&format!("{}.headers.json", name(i - 1)));
+        let link = previous["headers"]["link"].as_str().unwrap();
+        let next = link
+            .split(',')
+            .find(|part| part.contains("rel=\"next\""))
+            .unwrap();
+        let query = next.split('?').nth(1).unwrap().split('>').next().unwrap();
+        server.route(
+            &format!("{path}?{query}"),
+            Reply::fixture(&fixtures(), &name(i), "json"),
+        );
+    }
+    let base = server.start().await;
+    let connector = mastodon(&base, "fosstodon.org").with_page_limit(20);
+    let since: jiff::Timestamp = "2024-06-01T00:00:00Z".parse().unwrap();
+    let page = connector
+        .scan_own(
+            &account("@schochastics@fosstodon.org", "109302436954721982"),
+            None,
+            Some(since),
+        )
+        .await
+        .unwrap();
+
+    let mut expected = 0;
+    for i in 1..=3 {
+        let statuses = fixture_json(&format!("{}.json", name(i)));
+        expected += statuses
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| {
+                s["created_at"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<jiff::Timestamp>()
+                    .unwrap()
+                    >= since
+            })
+            .count();
+    }
+    assert_eq!(page.activities.len(), expected);
+    assert!(page.activities.iter().all(|a| a.occurred_at >= since));
+    let timeline_requests = server
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with(path))
+        .count();
+    assert_eq!(
+        timeline_requests, 3,
+        "page 3 reaches back past the horizon, so page 4 is not read"
+    );
+    assert_eq!(
+        page.cursor.as_deref(),
+        Some(
+            fixture_json(&format!("{}.json", name(1)))[0]["id"]
+                .as_str()
+                .unwrap()
+        )
     );
 }

@@ -25,6 +25,8 @@ use crate::model::{AccountState, Activity, ActivityKind, EvidenceRef, Platform, 
 const FEED_LIMIT: usize = 50;
 /// Pages read in one scan before the rest waits for the next one.
 const MAX_PAGES: usize = 10;
+/// Pages read back in time on an account's first scan.
+const MAX_BACKFILL_PAGES: usize = 50;
 /// `getPosts` takes at most 25 URIs.
 const GET_POSTS_BATCH: usize = 25;
 
@@ -207,6 +209,41 @@ struct RepostedBy {
     reposted_by: Vec<Profile>,
 }
 
+/// Where a scan stops reading back: at an item already seen (a catch-up), or at a time (the
+/// first scan's backfill), or after the newest page (neither).
+#[derive(Debug, Clone, Copy)]
+struct Horizon<'a> {
+    seen: Option<&'a str>,
+    backfill_since: Option<Timestamp>,
+}
+
+impl<'a> Horizon<'a> {
+    fn new(seen: Option<&'a str>, backfill_since: Option<Timestamp>) -> Horizon<'a> {
+        Horizon {
+            seen,
+            // A backfill only applies to a first scan.
+            backfill_since: if seen.is_some() { None } else { backfill_since },
+        }
+    }
+
+    fn is_before(&self, time: Timestamp) -> bool {
+        self.backfill_since.is_some_and(|since| time < since)
+    }
+
+    /// Whether to read another (older) page.
+    fn keep_paging(&self, reached_backfill_horizon: bool) -> bool {
+        self.seen.is_some() || (self.backfill_since.is_some() && !reached_backfill_horizon)
+    }
+
+    fn max_pages(&self) -> usize {
+        if self.backfill_since.is_some() {
+            MAX_BACKFILL_PAGES
+        } else {
+            MAX_PAGES
+        }
+    }
+}
+
 /// The key that identifies a feed item: a repost is the reposter's act, not the post.
 fn feed_item_key(item: &FeedItem) -> String {
     match repost_reason(item) {
@@ -305,11 +342,14 @@ impl Bluesky {
         })
     }
 
-    /// New feed items and likes of a registered account since `cursor`.
+    /// New feed items and likes of a registered account since `cursor`. Without a cursor (the
+    /// first scan), items back to `backfill_since` are read; without that either, the newest
+    /// page of each.
     pub async fn scan_own(
         &self,
         account: &AccountRef,
         cursor: Option<&str>,
+        backfill_since: Option<Timestamp>,
     ) -> Result<ScanPage, SourceError> {
         let did = account
             .platform_id
@@ -320,11 +360,13 @@ impl Bluesky {
             })?;
         let previous = BlueskyCursor::parse(cursor);
         let mut page = ScanPage::default();
+        let feed_horizon = Horizon::new(previous.feed.as_deref(), backfill_since);
         let feed = self
-            .scan_feed(account, did, previous.feed.as_deref(), &mut page)
+            .scan_feed(account, did, feed_horizon, &mut page)
             .await?;
+        let likes_horizon = Horizon::new(previous.likes.as_deref(), backfill_since);
         let likes = self
-            .scan_likes(account, did, previous.likes.as_deref(), &mut page)
+            .scan_likes(account, did, likes_horizon, &mut page)
             .await?;
         let next = BlueskyCursor {
             feed: feed.or(previous.feed.clone()),
@@ -335,18 +377,19 @@ impl Bluesky {
         Ok(page)
     }
 
-    /// Reads the author feed down to the first item already seen; returns the newest key.
+    /// Reads the author feed down to the first item already seen (or back to the backfill
+    /// horizon); returns the newest key.
     async fn scan_feed(
         &self,
         account: &AccountRef,
         did: &str,
-        seen: Option<&str>,
+        horizon: Horizon<'_>,
         page: &mut ScanPage,
     ) -> Result<Option<String>, SourceError> {
         let limit = FEED_LIMIT.to_string();
         let mut api_cursor: Option<String> = None;
         let mut newest = None;
-        'pages: for _ in 0..MAX_PAGES {
+        'pages: for _ in 0..horizon.max_pages() {
             let mut query = vec![("actor", did), ("limit", limit.as_str())];
             if let Some(c) = &api_cursor {
                 query.push(("cursor", c.as_str()));
@@ -355,43 +398,49 @@ impl Bluesky {
                 .get(&self.xrpc("app.bsky.feed.getAuthorFeed", &query))
                 .await?;
             let feed: Feed = fetched.json()?;
+            let mut reached = false;
             for item in &feed.feed {
                 if is_pin(item) {
                     continue;
                 }
                 let key = feed_item_key(item);
-                if Some(key.as_str()) == seen {
+                if Some(key.as_str()) == horizon.seen {
                     page.evidence.push(fetched);
                     break 'pages;
                 }
                 newest.get_or_insert_with(|| key.clone());
-                page.activities
-                    .push(feed_activity(account, item, key, &fetched)?);
+                let activity = feed_activity(account, item, key, &fetched)?;
+                if horizon.is_before(activity.occurred_at) {
+                    reached = true;
+                    continue;
+                }
+                page.activities.push(activity);
             }
             page.evidence.push(fetched);
-            // Without a previous position only the newest page is read: history from before
-            // registration is not Netra's business.
-            match (seen, feed.cursor) {
-                (Some(_), Some(next)) if !feed.feed.is_empty() => api_cursor = Some(next),
+            match feed.cursor {
+                Some(next) if !feed.feed.is_empty() && horizon.keep_paging(reached) => {
+                    api_cursor = Some(next)
+                }
                 _ => break,
             }
         }
         Ok(newest)
     }
 
-    /// Reads like records from the account's PDS down to the first one already seen.
+    /// Reads like records from the account's PDS down to the first one already seen (or back
+    /// to the backfill horizon).
     async fn scan_likes(
         &self,
         account: &AccountRef,
         did: &str,
-        seen: Option<&str>,
+        horizon: Horizon<'_>,
         page: &mut ScanPage,
     ) -> Result<Option<String>, SourceError> {
         let pds = self.pds_of(did, page).await?;
         let mut api_cursor: Option<String> = None;
         let mut newest = None;
         let mut likes: Vec<(LikeRecord, usize)> = Vec::new();
-        'pages: for _ in 0..MAX_PAGES {
+        'pages: for _ in 0..horizon.max_pages() {
             let mut query = vec![
                 ("repo", did),
                 ("collection", "app.bsky.feed.like"),
@@ -407,15 +456,25 @@ impl Bluesky {
             let evidence_index = page.evidence.len();
             page.evidence.push(fetched);
             let has_more = records.cursor.is_some() && !records.records.is_empty();
+            let mut reached = false;
             for record in records.records {
-                if Some(record.uri.as_str()) == seen {
+                if Some(record.uri.as_str()) == horizon.seen {
                     break 'pages;
                 }
                 newest.get_or_insert_with(|| record.uri.clone());
+                let created = record
+                    .value
+                    .get("createdAt")
+                    .and_then(Value::as_str)
+                    .and_then(|t| t.parse::<Timestamp>().ok());
+                if created.is_some_and(|t| horizon.is_before(t)) {
+                    reached = true;
+                    continue;
+                }
                 likes.push((record, evidence_index));
             }
-            match (seen, records.cursor) {
-                (Some(_), Some(next)) if has_more => api_cursor = Some(next),
+            match records.cursor {
+                Some(next) if has_more && horizon.keep_paging(reached) => api_cursor = Some(next),
                 _ => break,
             }
         }
@@ -525,7 +584,7 @@ impl Bluesky {
         &self,
         watched: &AccountRef,
         registered: &HashMap<String, AccountRef>,
-        recent_posts: usize,
+        since: Timestamp,
     ) -> Result<ScanPage, SourceError> {
         let did = watched
             .platform_id
@@ -534,27 +593,43 @@ impl Bluesky {
                 platform: Platform::Bluesky,
                 handle: watched.handle.clone(),
             })?;
-        let limit = recent_posts.clamp(1, 100).to_string();
-        let fetched = self
-            .get(&self.xrpc(
-                "app.bsky.feed.getAuthorFeed",
-                &[
-                    ("actor", did),
-                    ("limit", limit.as_str()),
-                    ("filter", "posts_no_replies"),
-                ],
-            ))
-            .await?;
-        let feed: Feed = fetched.json()?;
+        let limit = FEED_LIMIT.to_string();
         let mut page = ScanPage::default();
-        page.evidence.push(fetched);
-        let posts: Vec<&PostView> = feed
-            .feed
-            .iter()
-            .filter(|item| item.reason.is_none() && item.post.author.did == did)
-            .map(|item| &item.post)
-            .collect();
-        for post in posts {
+        let mut posts: Vec<PostView> = Vec::new();
+        let mut api_cursor: Option<String> = None;
+        // The watched account's own posts back to `since`, newest first.
+        for _ in 0..MAX_BACKFILL_PAGES {
+            let mut query = vec![
+                ("actor", did),
+                ("limit", limit.as_str()),
+                ("filter", "posts_no_replies"),
+            ];
+            if let Some(c) = &api_cursor {
+                query.push(("cursor", c.as_str()));
+            }
+            let fetched = self
+                .get(&self.xrpc("app.bsky.feed.getAuthorFeed", &query))
+                .await?;
+            let feed: Feed = fetched.json()?;
+            let mut reached = false;
+            for item in feed.feed.iter().filter(|i| !is_pin(i)) {
+                let created = item
+                    .post
+                    .created_at()
+                    .and_then(|t| t.parse::<Timestamp>().ok());
+                if created.is_some_and(|t| t < since) {
+                    reached = true;
+                } else if item.reason.is_none() && item.post.author.did == did {
+                    posts.push(item.post.clone());
+                }
+            }
+            page.evidence.push(fetched);
+            match feed.cursor {
+                Some(next) if !feed.feed.is_empty() && !reached => api_cursor = Some(next),
+                _ => break,
+            }
+        }
+        for post in &posts {
             self.reverse_likes(post, registered, &mut page).await?;
             self.reverse_reposts(post, registered, &mut page).await?;
             self.reverse_replies(post, registered, &mut page).await?;

@@ -27,6 +27,8 @@ use crate::model::{AccountState, Activity, ActivityKind, EvidenceRef, Platform, 
 const PAGE_LIMIT: usize = 40;
 /// Pages followed in one catch-up before the rest waits for the next scan.
 const MAX_PAGES: usize = 10;
+/// Pages read back in time on an account's first scan.
+const MAX_BACKFILL_PAGES: usize = 50;
 /// Pages of `favourited_by` / `reblogged_by` read per watched post.
 const MAX_INTERACTION_PAGES: usize = 5;
 
@@ -226,12 +228,13 @@ impl Mastodon {
     }
 
     /// New statuses of a registered account since `cursor` (a status id), oldest pages first.
-    /// Without a cursor, only the newest page is read: history before registration is not
-    /// Netra's business.
+    /// Without a cursor (the first scan), statuses back to `backfill_since` are read, newest
+    /// pages first; without that either, only the newest page.
     pub async fn scan_own(
         &self,
         account: &AccountRef,
         cursor: Option<&str>,
+        backfill_since: Option<Timestamp>,
     ) -> Result<ScanPage, SourceError> {
         let (_, domain) = Mastodon::split_handle(&account.handle)?;
         let account_id = account
@@ -256,17 +259,29 @@ impl Mastodon {
         };
         let mut page = ScanPage::default();
         let mut newest: Option<String> = cursor.map(str::to_string);
-        for _ in 0..MAX_PAGES {
+        let backfill = cursor.is_none().then_some(backfill_since).flatten();
+        let max_pages = if backfill.is_some() {
+            MAX_BACKFILL_PAGES
+        } else {
+            MAX_PAGES
+        };
+        for _ in 0..max_pages {
             let fetched = self.get(&url).await?;
             let statuses: Vec<Status> = fetched.json()?;
             let full = statuses.len() >= self.page_limit;
-            let prev = link_query(&fetched, "prev");
+            let mut reached_horizon = false;
             for status in &statuses {
                 if newest
                     .as_deref()
                     .is_none_or(|n| id_order(&status.id, n).is_gt())
                 {
                     newest = Some(status.id.clone());
+                }
+                if let Some(since) = backfill {
+                    if parse_time(&status.created_at, &fetched.url)? < since {
+                        reached_horizon = true;
+                        continue;
+                    }
                 }
                 if let Some(activity) = self
                     .own_activity(account, &domain, status, &fetched, &mut page)
@@ -275,10 +290,18 @@ impl Mastodon {
                     page.activities.push(activity);
                 }
             }
+            // Catching up walks towards newer pages (`prev`); a backfill towards older (`next`).
+            let follow = match (cursor, backfill) {
+                (Some(_), _) => full.then(|| link_query(&fetched, "prev")).flatten(),
+                (None, Some(_)) if !reached_horizon => {
+                    full.then(|| link_query(&fetched, "next")).flatten()
+                }
+                _ => None,
+            };
             page.evidence.push(fetched);
-            match (cursor.is_some() && full, prev) {
-                (true, Some(query)) => url = format!("{endpoint}?{query}"),
-                _ => break,
+            match follow {
+                Some(query) => url = format!("{endpoint}?{query}"),
+                None => break,
             }
         }
         page.cursor = newest.filter(|n| Some(n.as_str()) != cursor);
@@ -391,7 +414,7 @@ impl Mastodon {
         &self,
         watched: &AccountRef,
         registered: &HashMap<String, AccountRef>,
-        recent_posts: usize,
+        since: Timestamp,
     ) -> Result<ScanPage, SourceError> {
         let (_, domain) = Mastodon::split_handle(&watched.handle)?;
         let watched_id = watched
@@ -402,15 +425,33 @@ impl Mastodon {
                 handle: watched.handle.clone(),
             })?;
         let base = self.base_url(&domain);
-        let url = format!(
-            "{base}/api/v1/accounts/{}/statuses?limit={}&exclude_reblogs=true",
-            percent_encode(watched_id),
-            recent_posts.clamp(1, PAGE_LIMIT)
+        let endpoint = format!(
+            "{base}/api/v1/accounts/{}/statuses",
+            percent_encode(watched_id)
         );
-        let fetched = self.get(&url).await?;
-        let posts: Vec<Status> = fetched.json()?;
+        let mut url = format!("{endpoint}?limit={}&exclude_reblogs=true", self.page_limit);
         let mut page = ScanPage::default();
-        page.evidence.push(fetched);
+        let mut posts: Vec<Status> = Vec::new();
+        // The watched account's own posts back to `since`, newest first.
+        for _ in 0..MAX_BACKFILL_PAGES {
+            let fetched = self.get(&url).await?;
+            let batch: Vec<Status> = fetched.json()?;
+            let full = batch.len() >= self.page_limit;
+            let mut reached_horizon = false;
+            for status in batch {
+                if parse_time(&status.created_at, &fetched.url)? < since {
+                    reached_horizon = true;
+                } else if status.reblog.is_none() {
+                    posts.push(status);
+                }
+            }
+            let next = link_query(&fetched, "next");
+            page.evidence.push(fetched);
+            match next {
+                Some(query) if full && !reached_horizon => url = format!("{endpoint}?{query}"),
+                _ => break,
+            }
+        }
         for post in &posts {
             let target = post.target(&domain);
             for (path, kind) in [

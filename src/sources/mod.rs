@@ -169,43 +169,42 @@ impl Sources {
         }
     }
 
-    /// The account's own new activity since `cursor`.
+    /// The account's own new activity since `cursor`; on a first scan (no cursor), back to
+    /// `backfill_since`, so what an employee posted in the campaign before being registered is
+    /// seen too.
     pub async fn scan_own(
         &self,
         platform: Platform,
         account: &AccountRef,
         cursor: Option<&str>,
+        backfill_since: Option<jiff::Timestamp>,
     ) -> Result<ScanPage, SourceError> {
         match platform {
-            Platform::Mastodon => self.mastodon.scan_own(account, cursor).await,
-            Platform::Bluesky => self.bluesky.scan_own(account, cursor).await,
-            Platform::Rss => self.rss.scan_own(account, cursor).await,
-            Platform::X => self.x()?.scan_own(account, cursor).await,
+            Platform::Mastodon => {
+                self.mastodon
+                    .scan_own(account, cursor, backfill_since)
+                    .await
+            }
+            Platform::Bluesky => self.bluesky.scan_own(account, cursor, backfill_since).await,
+            Platform::Rss => self.rss.scan_own(account, cursor, backfill_since).await,
+            Platform::X => self.x()?.scan_own(account, cursor, backfill_since).await,
             Platform::Facebook => Err(Sources::import_only(platform)),
         }
     }
 
-    /// Interactions of registered accounts with a watched account's recent posts. `registered`
-    /// is keyed as the platform identifies actors: canonical `user@domain` on Mastodon, DIDs
-    /// on Bluesky. Platforms without reverse lookups return an empty page.
+    /// Interactions of registered accounts with a watched account's posts since `since`.
+    /// `registered` is keyed as the platform identifies actors: canonical `user@domain` on
+    /// Mastodon, DIDs on Bluesky. Platforms without reverse lookups return an empty page.
     pub async fn scan_reverse(
         &self,
         platform: Platform,
         watched: &AccountRef,
         registered: &HashMap<String, AccountRef>,
-        recent_posts: usize,
+        since: jiff::Timestamp,
     ) -> Result<ScanPage, SourceError> {
         match platform {
-            Platform::Mastodon => {
-                self.mastodon
-                    .scan_reverse(watched, registered, recent_posts)
-                    .await
-            }
-            Platform::Bluesky => {
-                self.bluesky
-                    .scan_reverse(watched, registered, recent_posts)
-                    .await
-            }
+            Platform::Mastodon => self.mastodon.scan_reverse(watched, registered, since).await,
+            Platform::Bluesky => self.bluesky.scan_reverse(watched, registered, since).await,
             Platform::Rss | Platform::X | Platform::Facebook => Ok(ScanPage::default()),
         }
     }

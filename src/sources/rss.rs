@@ -188,22 +188,33 @@ impl Rss {
         })
     }
 
-    /// Items published after `cursor` (a time); items without a date are always returned and
-    /// left to the store's deduplication.
+    /// Items published after `cursor` (a time), or on a first scan after `backfill_since`;
+    /// items without a date are always returned and left to the store's deduplication.
     pub async fn scan_own(
         &self,
         account: &AccountRef,
         cursor: Option<&str>,
+        backfill_since: Option<Timestamp>,
     ) -> Result<ScanPage, SourceError> {
         let url = Rss::check_url(&account.handle)?;
         let (fetched, entries) = self.fetch(url).await?;
         let after = cursor.and_then(|c| c.parse::<Timestamp>().ok());
         let mut newest = after;
+        let horizon = if cursor.is_none() {
+            backfill_since
+        } else {
+            None
+        };
         let mut page = ScanPage::default();
         for entry in entries {
             let published = entry.published.as_deref().and_then(parse_date);
             if let (Some(time), Some(after)) = (published, after) {
                 if time <= after {
+                    continue;
+                }
+            }
+            if let (Some(time), Some(since)) = (published, horizon) {
+                if time < since {
                     continue;
                 }
             }

@@ -197,11 +197,13 @@ impl X {
         })
     }
 
-    /// Tweets newer than `cursor` (a tweet id), walking pages down to it.
+    /// Tweets newer than `cursor` (a tweet id), walking pages down to it; on a first scan,
+    /// tweets since `backfill_since`.
     pub async fn scan_own(
         &self,
         account: &AccountRef,
         cursor: Option<&str>,
+        backfill_since: Option<Timestamp>,
     ) -> Result<ScanPage, SourceError> {
         let user_id = account
             .platform_id
@@ -215,9 +217,13 @@ impl X {
             self.base_url,
             percent_encode(user_id)
         );
-        let first_url = match cursor {
-            Some(since) => format!("{endpoint}&since_id={}", percent_encode(since)),
-            None => endpoint.clone(),
+        let first_url = match (cursor, backfill_since) {
+            (Some(since), _) => format!("{endpoint}&since_id={}", percent_encode(since)),
+            (None, Some(since)) => format!(
+                "{endpoint}&start_time={}",
+                percent_encode(&since.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+            ),
+            (None, None) => endpoint.clone(),
         };
         let mut url = first_url.clone();
         let mut page = ScanPage::default();
@@ -258,9 +264,12 @@ impl X {
                 )?);
             }
             page.evidence.push(fetched);
-            // Without a cursor only the newest page is read; with one, walk down to it.
-            match (cursor, timeline.meta.next_token) {
-                (Some(_), Some(token)) if !tweets.is_empty() => {
+            // Without a cursor or a backfill only the newest page is read; otherwise walk down.
+            match (
+                cursor.is_some() || backfill_since.is_some(),
+                timeline.meta.next_token,
+            ) {
+                (true, Some(token)) if !tweets.is_empty() => {
                     url = format!("{first_url}&pagination_token={}", percent_encode(&token))
                 }
                 _ => break,
