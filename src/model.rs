@@ -277,7 +277,7 @@ pub struct WatchedAccount {
 }
 
 /// The kind of a public act. Interactions carry a [`Target`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActivityKind {
     Post,

@@ -85,7 +85,7 @@ pub fn netra_toml(dir: &Path, base_url: &str) -> String {
         toml_string(&data.to_string_lossy())
     ));
     out.push_str("[http]\nlisten = \"127.0.0.1:8080\"\n\n");
-    out.push_str("[scan]\nmin_poll_interval_secs = 300\nmax_poll_interval_secs = 3600\nrequest_timeout_secs = 30\nmax_concurrent_requests = 8\nshutdown_grace_secs = 20\n\n");
+    out.push_str("[scan]\nmin_poll_interval_secs = 300\nmax_poll_interval_secs = 3600\nrequest_timeout_secs = 30\nmax_concurrent_requests = 8\nshutdown_grace_secs = 20\n# The scripted history lies in the past: read all of it on the first scan.\nbackfill_days = 3650\nreverse_window_days = 3650\n\n");
     out.push_str("[detect]\nwordlists_dir = \"./wordlists\"\nrules_file = \"./config/rules.toml\"\nreview_threshold = 0.5\n\n");
     out.push_str("[sources.http]\nuser_agent = \"Netra/0.1.0 (pengawasan netralitas ASN)\"\nconnect_timeout_secs = 5\nmax_body_kib = 4096\n\n");
     out.push_str("[sources.mastodon]\n\n");
