@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use jiff::Timestamp;
-use netra::config::{self, ConfigSource};
+use netra::config;
 use netra::model::{AccountId, ActivityKind, Platform};
 use netra::simulator::{self, population_out, SimConfig};
 use netra::sources::{AccountRef, Sources};
