@@ -95,6 +95,10 @@ pub struct RawScan {
     pub request_timeout_secs: i64,
     /// Requests in flight across all platforms.
     pub max_concurrent_requests: i64,
+    /// Requests in flight to one host (one Mastodon instance, the Bluesky AppView).
+    pub max_concurrent_per_host: i64,
+    /// Requests per minute a host is assumed to allow until its rate-limit headers say.
+    pub host_budget_per_min: i64,
     /// How long `serve` waits for in-flight work after SIGINT/SIGTERM before it gives up.
     pub shutdown_grace_secs: i64,
     /// On an account's first scan, how far back its history is read.
@@ -110,6 +114,8 @@ impl Default for RawScan {
             max_poll_interval_secs: 3600,
             request_timeout_secs: 30,
             max_concurrent_requests: 8,
+            max_concurrent_per_host: 2,
+            host_budget_per_min: 20,
             shutdown_grace_secs: 20,
             backfill_days: 14,
             reverse_window_days: 14,
@@ -264,6 +270,8 @@ pub struct ScanConfig {
     pub max_poll_interval: Duration,
     pub request_timeout: Duration,
     pub max_concurrent_requests: usize,
+    pub max_concurrent_per_host: usize,
+    pub host_budget_per_min: f64,
     pub shutdown_grace: Duration,
     pub backfill: Duration,
     pub reverse_window: Duration,
@@ -825,6 +833,8 @@ impl RawConfig {
                 600,
             ),
             max_concurrent_requests: 1,
+            max_concurrent_per_host: 1,
+            host_budget_per_min: 60.0,
             backfill: Duration::from_secs(
                 86_400
                     * days(
@@ -858,6 +868,29 @@ impl RawConfig {
                         reason: format!("must be between 1 and 1024, got {n}"),
                     });
                     1
+                }
+            },
+            ..scan
+        };
+        let scan = ScanConfig {
+            max_concurrent_per_host: match self.scan.max_concurrent_per_host {
+                n @ 1..=64 => n as usize,
+                n => {
+                    problems.push(ConfigProblem {
+                        key: "scan.max_concurrent_per_host".into(),
+                        reason: format!("must be between 1 and 64, got {n}"),
+                    });
+                    1
+                }
+            },
+            host_budget_per_min: match self.scan.host_budget_per_min {
+                n @ 1..=100_000 => n as f64,
+                n => {
+                    problems.push(ConfigProblem {
+                        key: "scan.host_budget_per_min".into(),
+                        reason: format!("must be between 1 and 100000 requests a minute, got {n}"),
+                    });
+                    60.0
                 }
             },
             ..scan

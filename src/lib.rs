@@ -17,6 +17,7 @@
 //! |---|---|
 //! | [`cli`] | command-line commands and their arguments |
 //! | [`config`] | the TOML file and `NETRA_*` overrides, validated into [`config::Config`] |
+//! | [`daemon`] | the service loop: registry → scheduler → scans, with a clean stop |
 //! | [`metrics`] | counters and gauges in the Prometheus text format |
 //! | [`model`] | the domain nouns: employees, accounts, activities, findings |
 //! | [`pipeline`] | one scan of one account: fetch, keep evidence, judge, store with the cursor |
@@ -29,6 +30,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod metrics;
 pub mod model;
 pub mod pipeline;

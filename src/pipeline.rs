@@ -28,6 +28,12 @@ use crate::store::{ActivityRecord, Ingest, Store, StoreError};
 /// Decides what an activity of an employee may breach. Must be pure and deterministic.
 pub trait Judge: Send + Sync {
     fn judge(&self, activity: &Activity, employee: &Employee) -> Vec<Detection>;
+
+    /// How much more often than usual to read this employee's accounts at `now`: above 1 while
+    /// an election covering their region is campaigning.
+    fn campaign_weight(&self, _employee: &Employee, _now: Timestamp) -> f64 {
+        1.0
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -225,10 +231,14 @@ impl Pipeline {
             let platform_id = match &watched.platform_id {
                 Some(id) => id.clone(),
                 None => {
-                    self.sources
+                    let resolved = self
+                        .sources
                         .resolve(watched.platform, &watched.handle)
-                        .await?
-                        .platform_id
+                        .await?;
+                    let (id, platform_id) = (watched.id, resolved.platform_id.clone());
+                    self.blocking(move |store| store.set_watched_platform_id(id, &platform_id))
+                        .await?;
+                    resolved.platform_id
                 }
             };
             let reference = AccountRef {

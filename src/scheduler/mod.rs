@@ -102,6 +102,10 @@ impl Scheduler {
         self.entries.is_empty()
     }
 
+    pub fn contains(&self, id: AccountId) -> bool {
+        self.entries.contains_key(&id)
+    }
+
     /// Adds (or re-adds) an account, resuming from its stored state.
     pub fn add(&mut self, id: AccountId, host: &str, state: &ScanState, weight: f64) {
         let estimate = RateEstimate {

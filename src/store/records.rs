@@ -343,6 +343,44 @@ impl Store {
         self.all_records("watched", &self.trees.watched)
     }
 
+    pub fn watched_account(&self, id: AccountId) -> Result<Option<WatchedAccount>, StoreError> {
+        self.get_record("watched", &self.trees.watched, &keys::account(id))
+    }
+
+    /// Records the permanent id of a watched account once resolved.
+    pub fn set_watched_platform_id(
+        &self,
+        id: AccountId,
+        platform_id: &str,
+    ) -> Result<(), StoreError> {
+        let key = keys::account(id);
+        let _gate = self.read_gate();
+        self.trees
+            .watched
+            .transaction(|watched| {
+                let Some(bytes) = watched.get(key)? else {
+                    return abort(StoreError::NotFound {
+                        what: "watched account",
+                        id: id.to_string(),
+                    });
+                };
+                let mut record: WatchedAccount = match codec::decode("watched", &key, &bytes) {
+                    Ok(record) => record,
+                    Err(error) => return abort(error),
+                };
+                record.platform_id = Some(platform_id.to_string());
+                watched.insert(&key, codec::encode(&record))?;
+                Ok(())
+            })
+            .map_err(tx_error("saving a watched account"))?;
+        self.flush()
+    }
+
+    /// How many findings are in one review state, without reading them.
+    pub fn queue_len(&self, state: ReviewState) -> usize {
+        self.trees.queue.scan_prefix([state.code()]).count()
+    }
+
     /// Records a batch of activities and their findings in one transaction, then flushes once
     /// (group commit). See [`Store::ingest`].
     pub fn record_activities(

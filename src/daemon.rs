@@ -1,0 +1,480 @@
+//! The daemon: keeps the scheduler fed with the registry, runs scans as they fall due with
+//! bounded concurrency, and stops cleanly.
+//!
+//! `netra serve` runs [`Daemon::run`] until a shutdown signal; `netra scan --once` runs
+//! [`Daemon::scan_once`]. Both go through the same [`Daemon::scan_one`], so the findings of
+//! one pass and of the daemon are the same by construction.
+//!
+//! Shutdown follows the mini-redis pattern: a `watch` channel tells every loop to stop taking
+//! work; scans in flight get the configured grace period to finish (each stores its page and
+//! cursor in one transaction, so abandoning one loses nothing: it is read again next time);
+//! then the store is flushed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::config::Config;
+use crate::model::{AccountId, Employee, Platform, ReviewState, ScanState};
+use crate::pipeline::{Pipeline, PipelineError};
+use crate::scheduler::policy::PolicyConfig;
+use crate::scheduler::{ScanOutcome, Scheduler, SchedulerConfig};
+use crate::sources::AccountRef;
+use crate::store::StoreError;
+
+/// How often the registry is read again for new or deactivated accounts.
+const SYNC_EVERY: Duration = Duration::from_secs(30);
+
+/// Totals of a pass or a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub accounts_scanned: usize,
+    pub activities: usize,
+    pub findings: usize,
+    pub errors: usize,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "accounts scanned: {}, new activities: {}, new findings: {}, errors: {}",
+            self.accounts_scanned, self.activities, self.findings, self.errors
+        )
+    }
+}
+
+impl Summary {
+    fn add(&mut self, other: &Summary) {
+        self.accounts_scanned += other.accounts_scanned;
+        self.activities += other.activities;
+        self.findings += other.findings;
+        self.errors += other.errors;
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("account {0} is neither a registered nor a watched account")]
+    UnknownAccount(AccountId),
+    #[error("the store task stopped unexpectedly: {0}")]
+    Task(String),
+}
+
+/// The scheduler's host for an account: requests to one host share its budget.
+fn host_of(platform: Platform, handle: &str) -> String {
+    match platform {
+        Platform::Mastodon => handle
+            .trim()
+            .trim_start_matches('@')
+            .split_once('@')
+            .map(|(_, domain)| domain.to_lowercase())
+            .unwrap_or_else(|| "mastodon".into()),
+        Platform::Bluesky => "bluesky".into(),
+        Platform::X => "x".into(),
+        Platform::Rss => handle
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or("rss")
+            .to_lowercase(),
+        Platform::Facebook => "facebook".into(),
+    }
+}
+
+/// Everything the running service shares between its tasks.
+#[derive(Clone)]
+pub struct Daemon {
+    pipeline: Pipeline,
+    scheduler: Arc<Mutex<Scheduler>>,
+    max_concurrent: usize,
+    shutdown_grace: Duration,
+}
+
+impl Daemon {
+    pub fn new(config: &Config, pipeline: Pipeline) -> Daemon {
+        let scan = &config.scan;
+        let scheduler = Scheduler::new(SchedulerConfig {
+            policy: PolicyConfig::new(scan.min_poll_interval, scan.max_poll_interval),
+            default_host_budget_per_min: scan.host_budget_per_min,
+            max_in_flight_per_host: scan.max_concurrent_per_host,
+            failure_backoff: scan.min_poll_interval.min(Duration::from_secs(60)),
+        });
+        Daemon {
+            pipeline,
+            scheduler: Arc::new(Mutex::new(scheduler)),
+            max_concurrent: scan.max_concurrent_requests,
+            shutdown_grace: scan.shutdown_grace,
+        }
+    }
+
+    fn scheduler(&self) -> std::sync::MutexGuard<'_, Scheduler> {
+        self.scheduler.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Brings the scheduler in line with the registry: active accounts in, inactive out.
+    /// Returns how many accounts are scheduled.
+    pub fn sync_accounts(&self, now: Timestamp) -> Result<usize, DaemonError> {
+        let store = &self.pipeline.store;
+        let states: HashMap<AccountId, ScanState> = store.scan_states()?.into_iter().collect();
+        let accounts = store.accounts()?;
+        let watched = store.watched_accounts()?;
+        let employees: HashMap<String, Employee> = store
+            .employees()?
+            .into_iter()
+            .map(|e| (e.employee_id.clone(), e))
+            .collect();
+        let mut scheduler = self.scheduler();
+        let mut wanted = Vec::new();
+        for account in &accounts {
+            let employee = employees.get(&account.employee_id);
+            let active = account.active && employee.is_some_and(|e| e.active);
+            if !active {
+                scheduler.remove(account.id);
+                continue;
+            }
+            let weight = employee.map_or(1.0, |e| self.pipeline.judge.campaign_weight(e, now));
+            wanted.push((
+                account.id,
+                host_of(account.platform, &account.handle),
+                weight,
+            ));
+        }
+        for account in &watched {
+            if account.active {
+                wanted.push((account.id, host_of(account.platform, &account.handle), 1.0));
+            } else {
+                scheduler.remove(account.id);
+            }
+        }
+        for (id, host, weight) in &wanted {
+            if scheduler.contains(*id) {
+                scheduler.set_weight(*id, *weight);
+            } else {
+                let state = states
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| ScanState::new(now));
+                scheduler.add(*id, host, &state, *weight);
+            }
+        }
+        let count = scheduler.len();
+        self.pipeline
+            .metrics
+            .set("netra_accounts_scheduled", &[], count as f64);
+        Ok(count)
+    }
+
+    /// Scans one account (registered or watched), then schedules its next scan.
+    pub async fn scan_one(&self, id: AccountId) -> Result<Summary, DaemonError> {
+        let now = Timestamp::now();
+        let store = self.pipeline.store.clone();
+        let (account, watched, stored_state) = tokio::task::spawn_blocking(move || {
+            Ok::<_, StoreError>((
+                store.account(id)?,
+                store.watched_account(id)?,
+                store.scan_state(id)?,
+            ))
+        })
+        .await
+        .map_err(|e| DaemonError::Task(e.to_string()))??;
+        let mut state = stored_state.unwrap_or_else(|| ScanState::new(now));
+        let result = match (account, watched) {
+            (Some(account), _) => {
+                self.pipeline
+                    .scan_registered(&account, &mut state, now)
+                    .await
+            }
+            (None, Some(watched)) => {
+                let (registered, employees) = self.registered_for(watched.platform).await?;
+                self.pipeline
+                    .scan_watched(&watched, &registered, &employees, &mut state, now)
+                    .await
+            }
+            (None, None) => return Err(DaemonError::UnknownAccount(id)),
+        };
+        let mut summary = Summary {
+            accounts_scanned: 1,
+            ..Summary::default()
+        };
+        let finished = Timestamp::now();
+        let (outcome, rate_limit) = match &result {
+            Ok(report) => {
+                summary.activities = report.new_activities;
+                summary.findings = report.new_findings;
+                (
+                    ScanOutcome::Done {
+                        new_activities: report.new_activities as u32,
+                    },
+                    report.rate_limit,
+                )
+            }
+            Err(error) => {
+                summary.errors = 1;
+                tracing::warn!(account = %id, error = %error, "Scan failed.");
+                let outcome = match error.retry_after() {
+                    Some(retry_after) => ScanOutcome::RateLimited { retry_after },
+                    None => ScanOutcome::Failed,
+                };
+                (outcome, None)
+            }
+        };
+        self.scheduler()
+            .finish(id, finished, outcome, rate_limit, &mut state);
+        let store = self.pipeline.store.clone();
+        tokio::task::spawn_blocking(move || store.put_scan_state(id, &state))
+            .await
+            .map_err(|e| DaemonError::Task(e.to_string()))??;
+        Ok(summary)
+    }
+
+    /// Registered accounts of one platform keyed as that platform names actors, with their
+    /// employees: what a reverse scan intersects with.
+    async fn registered_for(
+        &self,
+        platform: Platform,
+    ) -> Result<(HashMap<String, AccountRef>, HashMap<AccountId, Employee>), DaemonError> {
+        let store = self.pipeline.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let employees: HashMap<String, Employee> = store
+                .employees()?
+                .into_iter()
+                .map(|e| (e.employee_id.clone(), e))
+                .collect();
+            let mut registered = HashMap::new();
+            let mut by_account = HashMap::new();
+            for account in store.accounts()? {
+                if account.platform != platform || !account.active {
+                    continue;
+                }
+                let Some(employee) = employees.get(&account.employee_id) else {
+                    continue;
+                };
+                let key = match platform {
+                    Platform::Mastodon => {
+                        account.handle.trim().trim_start_matches('@').to_lowercase()
+                    }
+                    _ => match &account.platform_id {
+                        Some(id) => id.clone(),
+                        None => continue, // not resolved yet: its own scan will do that first
+                    },
+                };
+                by_account.insert(account.id, employee.clone());
+                registered.insert(
+                    key,
+                    AccountRef {
+                        account_id: account.id,
+                        handle: account.handle.clone(),
+                        platform_id: account.platform_id.clone(),
+                    },
+                );
+            }
+            Ok::<_, StoreError>((registered, by_account))
+        })
+        .await
+        .map_err(|e| DaemonError::Task(e.to_string()))?
+        .map_err(DaemonError::from)
+    }
+
+    /// One pass: every account due now (or just `only`), each scanned once, then a summary.
+    /// Registered accounts go first so that reverse scans know their resolved ids.
+    pub async fn scan_once(&self, only: Option<AccountId>) -> Result<Summary, DaemonError> {
+        let now = Timestamp::now();
+        self.sync_accounts(now)?;
+        if let Some(id) = only {
+            return self.scan_one(id).await;
+        }
+        let store = &self.pipeline.store;
+        let states: HashMap<AccountId, ScanState> = store.scan_states()?.into_iter().collect();
+        let is_due = |id: &AccountId| states.get(id).is_none_or(|s| s.next_due_at <= now);
+        let registered: Vec<AccountId> = store
+            .accounts()?
+            .into_iter()
+            .filter(|a| a.active)
+            .map(|a| a.id)
+            .filter(is_due)
+            .collect();
+        let watched: Vec<AccountId> = store
+            .watched_accounts()?
+            .into_iter()
+            .filter(|a| a.active)
+            .map(|a| a.id)
+            .filter(is_due)
+            .collect();
+        let mut summary = Summary::default();
+        for group in [registered, watched] {
+            summary.add(&self.scan_all(group).await);
+        }
+        Ok(summary)
+    }
+
+    /// Scans every listed account once, at most `max_concurrent` at a time.
+    async fn scan_all(&self, ids: Vec<AccountId>) -> Summary {
+        let semaphore = Arc::new(Semaphore::new(self.max_concurrent));
+        let mut tasks = JoinSet::new();
+        for id in ids {
+            let Ok(permit) = semaphore.clone().acquire_owned().await else {
+                break;
+            };
+            let daemon = self.clone();
+            tasks.spawn(async move {
+                let result = daemon.scan_one(id).await;
+                drop(permit);
+                result
+            });
+        }
+        let mut summary = Summary::default();
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(Ok(one)) => summary.add(&one),
+                Ok(Err(error)) => {
+                    tracing::error!(error = %error, "Scan could not be recorded.");
+                    summary.errors += 1;
+                }
+                Err(error) => {
+                    tracing::error!(error = %error, "Scan task failed.");
+                    summary.errors += 1;
+                }
+            }
+        }
+        summary
+    }
+
+    /// Runs until `shutdown` turns true: scans accounts as they fall due, within the global
+    /// and per-host limits, and picks up registry changes every half minute.
+    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) -> Result<Summary, DaemonError> {
+        let semaphore = Arc::new(Semaphore::new(self.max_concurrent));
+        let mut tasks: JoinSet<Result<Summary, DaemonError>> = JoinSet::new();
+        let mut summary = Summary::default();
+        let mut next_sync = Timestamp::now();
+        while !*shutdown.borrow() {
+            let now = Timestamp::now();
+            if now >= next_sync {
+                if let Err(error) = self.sync_accounts(now) {
+                    tracing::error!(error = %error, "Reading the registry failed.");
+                }
+                self.update_gauges();
+                next_sync = now + SYNC_EVERY;
+            }
+            while let Some(joined) = tasks.try_join_next() {
+                collect(&mut summary, joined);
+            }
+            let permit = tokio::select! {
+                permit = semaphore.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+                _ = shutdown.changed() => break,
+            };
+            let due = self.scheduler().take_due(Timestamp::now());
+            match due {
+                Some(id) => {
+                    let daemon = self.clone();
+                    tasks.spawn(async move {
+                        let result = daemon.scan_one(id).await;
+                        drop(permit);
+                        result
+                    });
+                }
+                None => {
+                    drop(permit);
+                    let next = self.scheduler().next_due_at();
+                    let wait = next
+                        .map(|at| {
+                            (at.as_millisecond() - Timestamp::now().as_millisecond()).max(10) as u64
+                        })
+                        .map_or(Duration::from_secs(1), Duration::from_millis)
+                        .min(Duration::from_secs(1));
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = shutdown.changed() => break,
+                        Some(joined) = tasks.join_next(), if !tasks.is_empty() => collect(&mut summary, joined),
+                    }
+                }
+            }
+        }
+        tracing::info!(
+            in_flight = tasks.len(),
+            "Stopping: waiting for scans in flight."
+        );
+        let drained = tokio::time::timeout(self.shutdown_grace, async {
+            while let Some(joined) = tasks.join_next().await {
+                collect(&mut summary, joined);
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                abandoned = tasks.len(),
+                "Grace period over: abandoning scans in flight; they are read again next time."
+            );
+            tasks.abort_all();
+        }
+        self.pipeline.store.flush()?;
+        Ok(summary)
+    }
+
+    /// Refreshes the gauges that are read from the store.
+    pub fn update_gauges(&self) {
+        let store = &self.pipeline.store;
+        let metrics = &self.pipeline.metrics;
+        metrics.set(
+            "netra_review_queue_depth",
+            &[],
+            store.queue_len(ReviewState::New) as f64,
+        );
+        if let Ok(size) = store.size_on_disk() {
+            metrics.set("netra_store_size_bytes", &[], size as f64);
+        }
+    }
+}
+
+fn collect(
+    summary: &mut Summary,
+    joined: Result<Result<Summary, DaemonError>, tokio::task::JoinError>,
+) {
+    match joined {
+        Ok(Ok(one)) => summary.add(&one),
+        Ok(Err(error)) => {
+            tracing::error!(error = %error, "Scan could not be recorded.");
+            summary.errors += 1;
+        }
+        Err(error) if error.is_cancelled() => {}
+        Err(error) => {
+            tracing::error!(error = %error, "Scan task failed.");
+            summary.errors += 1;
+        }
+    }
+}
+
+impl From<PipelineError> for DaemonError {
+    fn from(error: PipelineError) -> DaemonError {
+        match error {
+            PipelineError::Store(store) => DaemonError::Store(store),
+            other => DaemonError::Task(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_of;
+    use crate::model::Platform;
+
+    #[test]
+    fn accounts_share_a_budget_per_host() {
+        assert_eq!(
+            host_of(Platform::Mastodon, "@budi@Sosial.Go.Example"),
+            "sosial.go.example"
+        );
+        assert_eq!(host_of(Platform::Bluesky, "budi.bsky.social"), "bluesky");
+        assert_eq!(
+            host_of(Platform::Rss, "https://blog.example/feed.xml"),
+            "blog.example"
+        );
+        assert_eq!(host_of(Platform::X, "@budi"), "x");
+    }
+}
