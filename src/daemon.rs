@@ -19,7 +19,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::config::Config;
-use crate::model::{AccountId, Employee, Platform, ReviewState, ScanState};
+use crate::model::{AccountId, Employee, Platform, ScanState};
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::scheduler::policy::PolicyConfig;
 use crate::scheduler::{ScanOutcome, Scheduler, SchedulerConfig};
@@ -419,16 +419,7 @@ impl Daemon {
 
     /// Refreshes the gauges that are read from the store.
     pub fn update_gauges(&self) {
-        let store = &self.pipeline.store;
-        let metrics = &self.pipeline.metrics;
-        metrics.set(
-            "netra_review_queue_depth",
-            &[],
-            store.queue_len(ReviewState::New) as f64,
-        );
-        if let Ok(size) = store.size_on_disk() {
-            metrics.set("netra_store_size_bytes", &[], size as f64);
-        }
+        crate::metrics::refresh_store_gauges(&self.pipeline.metrics, &self.pipeline.store);
     }
 }
 

@@ -18,6 +18,7 @@
 //! | [`cli`] | command-line commands and their arguments |
 //! | [`config`] | the TOML file and `NETRA_*` overrides, validated into [`config::Config`] |
 //! | [`daemon`] | the service loop: registry → scheduler → scans, with a clean stop |
+//! | [`http`] | the HTTP API and pages: `router(state)` |
 //! | [`metrics`] | counters and gauges in the Prometheus text format |
 //! | [`model`] | the domain nouns: employees, accounts, activities, findings |
 //! | [`pipeline`] | one scan of one account: fetch, keep evidence, judge, store with the cursor |
@@ -31,6 +32,7 @@
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod http;
 pub mod metrics;
 pub mod model;
 pub mod pipeline;

@@ -144,6 +144,15 @@ impl Metrics {
     }
 }
 
+/// Reads the gauges that come from the store (queue depth, size on disk) afresh.
+pub fn refresh_store_gauges(metrics: &Metrics, store: &crate::store::Store) {
+    let depth = store.queue_len(crate::model::ReviewState::New);
+    metrics.set("netra_review_queue_depth", &[], depth as f64);
+    if let Ok(size) = store.size_on_disk() {
+        metrics.set("netra_store_size_bytes", &[], size as f64);
+    }
+}
+
 fn owned(labels: &[(&'static str, &str)]) -> Labels {
     labels.iter().map(|(k, v)| (*k, v.to_string())).collect()
 }
