@@ -17,12 +17,14 @@
 //! |---|---|
 //! | [`cli`] | command-line commands and their arguments |
 //! | [`config`] | the TOML file and `NETRA_*` overrides, validated into [`config::Config`] |
+//! | [`detect`] | pure detection: normalisation, word lists, matching, rules, explanation, eval |
 //! | [`model`] | the domain nouns: employees, accounts, activities, findings |
 //! | [`store`] | the sled database: trees, keys, transactions, export/import |
 //! | [`telemetry`] | logging setup |
 
 pub mod cli;
 pub mod config;
+pub mod detect;
 pub mod model;
 pub mod store;
 pub mod telemetry;
