@@ -84,6 +84,8 @@ struct NumberHit {
     end: u32,
     hand: bool,
     ballot: bool,
+    /// `pilih 03`: a two-digit number after a ballot word needs no further context.
+    self_evident: bool,
 }
 
 /// Everything found in one text.
@@ -170,6 +172,7 @@ pub fn analyse(text: &str, lex: &Lexicon) -> Analysis {
                     end: h.end,
                     hand: false,
                     ballot: bytes[h.start as usize] == b'0' && h.end - h.start == 2,
+                    self_evident: false,
                 }),
                 TermRef::HandSign(n) => a.numbers.push(NumberHit {
                     n,
@@ -178,6 +181,7 @@ pub fn analyse(text: &str, lex: &Lexicon) -> Analysis {
                     end: h.end,
                     hand: true,
                     ballot: false,
+                    self_evident: false,
                 }),
                 TermRef::Region(r) => a.regions.push(r),
                 TermRef::ElectionCue(e) => a.election_cues.push((e, tok)),
@@ -209,6 +213,7 @@ pub fn analyse(text: &str, lex: &Lexicon) -> Analysis {
                                 end: g.end() as u32,
                                 hand: false,
                                 ballot: true,
+                                self_evident: false,
                             });
                         }
                     }
@@ -222,6 +227,7 @@ pub fn analyse(text: &str, lex: &Lexicon) -> Analysis {
                             end: m.end() as u32,
                             hand: true,
                             ballot: false,
+                            self_evident: false,
                         });
                     }
                 }
@@ -248,6 +254,8 @@ pub fn analyse(text: &str, lex: &Lexicon) -> Analysis {
         if (x.tok > 0 && cue_at(&a.cues, CueClass::Ballot, before))
             || (x.tok > 1 && cue_at(&a.cues, CueClass::Ballot, x.tok - 2))
         {
+            let two_digit = x.end - x.start == 2 && bytes[x.start as usize] == b'0';
+            x.self_evident = two_digit;
             x.ballot = true;
         }
     }
@@ -337,13 +345,16 @@ pub fn evidence(a: &Analysis, context: Option<&Analysis>, lex: &Lexicon, scope: 
         } else {
             let corroborated = a.mentions.iter().any(|o| {
                 o.term.entity == e && last_word(o.pattern) != last_word(m.pattern) && !o.term.regional
+            }) || context.is_some_and(|c| {
+                c.mentions.iter().any(|o| o.term.entity == e && !o.term.regional)
             });
             let number_match = entity.number.is_some_and(|n| a.numbers.iter().any(|x| x.n == n));
             if m.term.acronym && !m.upper {
                 // `amin` in lower case is a prayer until something ties it to the pair
                 corroborated || number_match
             } else {
-                let upper_with_cue = m.upper
+                let upper_with_cue = m.term.acronym
+                    && m.upper
                     && a.cues.iter().any(|c| {
                         matches!(c.class, CueClass::Support | CueClass::Invite) && c.tok.abs_diff(m.tok) <= 4
                     });
@@ -354,7 +365,6 @@ pub fn evidence(a: &Analysis, context: Option<&Analysis>, lex: &Lexicon, scope: 
                     || ctx_election
                     || named_elections.contains(&entity.election)
                     || (entity.kind == EntityKind::Party && party_near(m.tok))
-                    || (region.is_some() && region == lex.elections[entity.election].region)
             }
         };
         if ok {
@@ -381,7 +391,7 @@ pub fn evidence(a: &Analysis, context: Option<&Analysis>, lex: &Lexicon, scope: 
             .collect();
         let pick: Vec<usize> = if !mentioned.is_empty() {
             mentioned
-        } else if !(general_context || party_context) {
+        } else if !(general_context || party_context || x.self_evident) {
             Vec::new()
         } else if let Some(r) = region.filter(|&r| candidates.iter().any(|&e| lex.elections[lex.entities[e].election].region == Some(r))) {
             candidates
@@ -403,6 +413,16 @@ pub fn evidence(a: &Analysis, context: Option<&Analysis>, lex: &Lexicon, scope: 
                 .copied()
                 .filter(|&e| lex.entities[e].kind == EntityKind::Pair && lex.elections[lex.entities[e].election].region.is_none())
                 .collect()
+        };
+        let pick: Vec<usize> = if pick.len() > 1 {
+            let parties = pick.iter().filter(|&&e| lex.entities[e].kind == EntityKind::Party).count();
+            if party_context && !x.hand && parties > 0 {
+                pick.into_iter().filter(|&e| lex.entities[e].kind == EntityKind::Party).collect()
+            } else {
+                pick.into_iter().filter(|&e| lex.entities[e].kind != EntityKind::Party).collect()
+            }
+        } else {
+            pick
         };
         if pick.len() == 1 {
             resolved.push((pick[0], *x));
@@ -444,10 +464,12 @@ pub fn evidence(a: &Analysis, context: Option<&Analysis>, lex: &Lexicon, scope: 
         if negated && matches!(sig, Signal::Support | Signal::SupportWeak | Signal::Invite) {
             sig = Signal::Negative;
         }
+        let sole = anchors.iter().all(|a| a.0 == anchors[0].0);
+        let reach = if sole { 2 * NEAR } else { NEAR };
         let best = anchors
             .iter()
             .map(|&(e, t, _)| (t.abs_diff(c.tok), e))
-            .filter(|&(d, _)| d <= NEAR)
+            .filter(|&(d, _)| d <= reach)
             .min();
         match best {
             Some((d, _)) => {
@@ -472,6 +494,18 @@ pub fn evidence(a: &Analysis, context: Option<&Analysis>, lex: &Lexicon, scope: 
             None => {
                 ev.loose.insert(sig);
                 ev.loose_spans.push((c.start, c.end));
+            }
+        }
+    }
+
+    // a reply naming one entity under a post asking whom to support answers the question
+    if let Some(c) = context {
+        let asks = c.cues.iter().any(|x| matches!(x.class, CueClass::Support | CueClass::SupportWeak));
+        if asks && ev.entities.len() == 1 {
+            if let Some(rec) = ev.entities.values_mut().next() {
+                if !rec.signals.contains(&Signal::Negative) && !rec.signals.contains(&Signal::Against) {
+                    rec.signals.insert(Signal::SupportWeak);
+                }
             }
         }
     }
