@@ -343,15 +343,17 @@ pub fn evidence(a: &Analysis, context: Option<&Analysis>, lex: &Lexicon, scope: 
         } else if !m.term.ambiguous {
             true
         } else {
+            // a lower-case `amin` cannot vouch for anything: it is a prayer until shown otherwise
+            let can_vouch = |o: &MentionHit| !o.term.regional && !(o.term.ambiguous && o.term.acronym && !o.upper);
             let corroborated = a.mentions.iter().any(|o| {
-                o.term.entity == e && last_word(o.pattern) != last_word(m.pattern) && !o.term.regional
-            }) || context.is_some_and(|c| {
-                c.mentions.iter().any(|o| o.term.entity == e && !o.term.regional)
-            });
+                o.term.entity == e && last_word(o.pattern) != last_word(m.pattern) && can_vouch(o)
+            }) || context.is_some_and(|c| c.mentions.iter().any(|o| o.term.entity == e && can_vouch(o)));
             let number_match = entity.number.is_some_and(|n| a.numbers.iter().any(|x| x.n == n));
             if m.term.acronym && !m.upper {
-                // `amin` in lower case is a prayer until something ties it to the pair
-                corroborated || number_match
+                // `amin` in lower case is a prayer until a plain name or the pair's number ties it
+                // to the pair
+                let strong_name = a.mentions.iter().any(|o| o.term.entity == e && !o.term.ambiguous);
+                strong_name || number_match
             } else {
                 let upper_with_cue = m.term.acronym
                     && m.upper
