@@ -16,8 +16,12 @@ use crate::model::{ActivityKind, Platform};
 
 /// Loads the lexicon and rules named in the configuration.
 pub fn load(config: &DetectConfig) -> anyhow::Result<(Lexicon, Rules)> {
-    let lexicon = Lexicon::load(&config.wordlists_dir)
-        .with_context(|| format!("cannot load word lists from {}", config.wordlists_dir.display()))?;
+    let lexicon = Lexicon::load(&config.wordlists_dir).with_context(|| {
+        format!(
+            "cannot load word lists from {}",
+            config.wordlists_dir.display()
+        )
+    })?;
     let rules = Rules::load(&config.rules_file)?;
     Ok((lexicon, rules))
 }
@@ -48,7 +52,12 @@ pub fn check(config: &DetectConfig, input: CheckInput<'_>) -> anyhow::Result<Exi
     } else {
         print!(
             "{}",
-            explain::render(input.text, input.target_text, &found, config.review_threshold)
+            explain::render(
+                input.text,
+                input.target_text,
+                &found,
+                config.review_threshold
+            )
         );
     }
     Ok(ExitCode::SUCCESS)

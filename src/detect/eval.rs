@@ -138,7 +138,12 @@ pub fn read_rows(path: &Path) -> Result<Vec<Row>, EvalError> {
 }
 
 /// Runs detection over `rows` and scores it.
-pub fn evaluate(rows: &[Row], lex: &Lexicon, rules: &Rules, threshold: f32) -> Result<Report, String> {
+pub fn evaluate(
+    rows: &[Row],
+    lex: &Lexicon,
+    rules: &Rules,
+    threshold: f32,
+) -> Result<Report, String> {
     let scope = Scope::campaign_everywhere(lex);
     let (mut tp, mut fp, mut fn_, mut tn) = (0, 0, 0, 0);
     let mut entity_ok = 0;
@@ -148,7 +153,10 @@ pub fn evaluate(rows: &[Row], lex: &Lexicon, rules: &Rules, threshold: f32) -> R
     let mut wrong_entity = Vec::new();
     for row in rows {
         let kind: ActivityKind = row.kind.parse().map_err(|e| format!("{}: {e}", row.id))?;
-        let platform: Platform = row.platform.parse().map_err(|e| format!("{}: {e}", row.id))?;
+        let platform: Platform = row
+            .platform
+            .parse()
+            .map_err(|e| format!("{}: {e}", row.id))?;
         let act = activity(
             platform,
             &row.id,
@@ -163,7 +171,10 @@ pub fn evaluate(rows: &[Row], lex: &Lexicon, rules: &Rules, threshold: f32) -> R
         match (partisan, !hits.is_empty()) {
             (true, true) => {
                 tp += 1;
-                let ents: BTreeSet<&str> = hits.iter().flat_map(|d| d.entities.iter().map(|s| s.as_str())).collect();
+                let ents: BTreeSet<&str> = hits
+                    .iter()
+                    .flat_map(|d| d.entities.iter().map(|s| s.as_str()))
+                    .collect();
                 if row.entity.as_deref().is_some_and(|e| ents.contains(e)) {
                     entity_ok += 1;
                 } else {
@@ -240,10 +251,25 @@ pub fn render(r: &Report) -> String {
         r.n, r.tp, r.fp, r.fn_, r.tn, r.precision, r.recall, r.f1, r.entity_accuracy
     );
     for (c, v) in &r.per_category {
-        s.push_str(&format!("  {c:<22} {:>3}/{:<3} {:.3}\n", v.detected, v.n, v.recall));
+        s.push_str(&format!(
+            "  {c:<22} {:>3}/{:<3} {:.3}\n",
+            v.detected, v.n, v.recall
+        ));
     }
-    s.push_str(&format!("\nfalse positives ({}): {}\n", r.false_positives.len(), r.false_positives.join(" ")));
-    s.push_str(&format!("false negatives ({}): {}\n", r.false_negatives.len(), r.false_negatives.join(" ")));
-    s.push_str(&format!("true positives with another entity ({}): {}\n", r.wrong_entity.len(), r.wrong_entity.join(" ")));
+    s.push_str(&format!(
+        "\nfalse positives ({}): {}\n",
+        r.false_positives.len(),
+        r.false_positives.join(" ")
+    ));
+    s.push_str(&format!(
+        "false negatives ({}): {}\n",
+        r.false_negatives.len(),
+        r.false_negatives.join(" ")
+    ));
+    s.push_str(&format!(
+        "true positives with another entity ({}): {}\n",
+        r.wrong_entity.len(),
+        r.wrong_entity.join(" ")
+    ));
     s
 }

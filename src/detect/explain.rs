@@ -60,7 +60,9 @@ pub fn highlight(text: &str, ranges: &[(usize, usize)]) -> String {
     let mut ranges: Vec<(usize, usize)> = ranges
         .iter()
         .copied()
-        .filter(|&(s, e)| s < e && e <= text.len() && text.is_char_boundary(s) && text.is_char_boundary(e))
+        .filter(|&(s, e)| {
+            s < e && e <= text.len() && text.is_char_boundary(s) && text.is_char_boundary(e)
+        })
         .collect();
     ranges.sort_unstable();
     let mut out = String::with_capacity(text.len() + ranges.len() * 4);
@@ -80,7 +82,12 @@ pub fn highlight(text: &str, ranges: &[(usize, usize)]) -> String {
 }
 
 /// The human-readable `netra check` report.
-pub fn render(text: &str, target_text: Option<&str>, found: &[Detection], threshold: f32) -> String {
+pub fn render(
+    text: &str,
+    target_text: Option<&str>,
+    found: &[Detection],
+    threshold: f32,
+) -> String {
     if found.is_empty() {
         return "tidak ada temuan (no findings)\n".to_string();
     }
@@ -101,17 +108,31 @@ pub fn render(text: &str, target_text: Option<&str>, found: &[Detection], thresh
             d.entities.join(", "),
             d.reason
         ));
-        let own: Vec<(usize, usize)> = d.spans.iter().filter(|x| x.field == SpanField::Text).map(|x| (x.start, x.end)).collect();
+        let own: Vec<(usize, usize)> = d
+            .spans
+            .iter()
+            .filter(|x| x.field == SpanField::Text)
+            .map(|x| (x.start, x.end))
+            .collect();
         if !own.is_empty() {
             s.push_str(&format!("  teks: {}\n", highlight(text, &own)));
         }
         if let Some(t) = target_text {
-            let tgt: Vec<(usize, usize)> = d.spans.iter().filter(|x| x.field == SpanField::TargetText).map(|x| (x.start, x.end)).collect();
+            let tgt: Vec<(usize, usize)> = d
+                .spans
+                .iter()
+                .filter(|x| x.field == SpanField::TargetText)
+                .map(|x| (x.start, x.end))
+                .collect();
             if !tgt.is_empty() {
                 s.push_str(&format!("  target: {}\n", highlight(t, &tgt)));
             }
         }
-        for x in d.spans.iter().filter(|x| x.field == SpanField::TargetAuthor) {
+        for x in d
+            .spans
+            .iter()
+            .filter(|x| x.field == SpanField::TargetAuthor)
+        {
             s.push_str(&format!("  akun target: {}\n", x.text));
         }
     }

@@ -307,11 +307,20 @@ impl Lexicon {
         for s in &raw.slang {
             for e in &s.entries {
                 if e.key != "map" {
-                    err!(&e.origin, format!("unknown key '{}' in slang (expected 'map')", e.key));
+                    err!(
+                        &e.origin,
+                        format!("unknown key '{}' in slang (expected 'map')", e.key)
+                    );
                     continue;
                 }
                 let Some((from, to)) = e.value.split_once("->") else {
-                    err!(&e.origin, format!("malformed slang entry '{}': expected 'informal -> formal'", e.value));
+                    err!(
+                        &e.origin,
+                        format!(
+                            "malformed slang entry '{}': expected 'informal -> formal'",
+                            e.value
+                        )
+                    );
                     continue;
                 };
                 let (from, to) = (from.trim().to_lowercase(), to.trim().to_lowercase());
@@ -365,11 +374,17 @@ impl Lexicon {
                             "numbers_drawn" => calendar.numbers_drawn = Some(d),
                             _ => calendar.vote = Some(d),
                         },
-                        Err(_) => err!(&e.origin, format!("'{}' is not a date (YYYY-MM-DD)", e.value)),
+                        Err(_) => err!(
+                            &e.origin,
+                            format!("'{}' is not a date (YYYY-MM-DD)", e.value)
+                        ),
                     },
                     "campaign" | "quiet" => {
                         let parsed = e.value.split_once("..").and_then(|(a, b)| {
-                            Some((a.trim().parse::<Date>().ok()?, b.trim().parse::<Date>().ok()?))
+                            Some((
+                                a.trim().parse::<Date>().ok()?,
+                                b.trim().parse::<Date>().ok()?,
+                            ))
                         });
                         match parsed {
                             Some(range) if range.0 <= range.1 => {
@@ -379,11 +394,20 @@ impl Lexicon {
                                     calendar.quiet = Some(range)
                                 }
                             }
-                            _ => err!(&e.origin, format!("'{}' is not a date range (YYYY-MM-DD..YYYY-MM-DD)", e.value)),
+                            _ => err!(
+                                &e.origin,
+                                format!(
+                                    "'{}' is not a date range (YYYY-MM-DD..YYYY-MM-DD)",
+                                    e.value
+                                )
+                            ),
                         }
                     }
                     "office" => office_terms.push((e.value.clone(), idx, e.origin.clone())),
-                    other => err!(&e.origin, format!("unknown key '{other}' in election [{}]", s.id)),
+                    other => err!(
+                        &e.origin,
+                        format!("unknown key '{other}' in election [{}]", s.id)
+                    ),
                 }
             }
             let Some(name) = s.first("name") else {
@@ -429,7 +453,13 @@ impl Lexicon {
         for (r, s) in raw.regions.iter().enumerate() {
             for e in &s.entries {
                 if e.key != "cue" {
-                    err!(&e.origin, format!("unknown key '{}' in region [{}] (expected 'cue')", e.key, s.id));
+                    err!(
+                        &e.origin,
+                        format!(
+                            "unknown key '{}' in region [{}] (expected 'cue')",
+                            e.key, s.id
+                        )
+                    );
                     continue;
                 }
                 builder.add(&norm(&e.value), Boundary::Word, TermRef::Region(r));
@@ -445,7 +475,10 @@ impl Lexicon {
                             number_words.insert(w.clone(), n);
                             builder.add(&w, Boundary::Word, TermRef::Number(n));
                         }
-                        _ => err!(&e.origin, format!("number word key '{}' must be a number 1-24", e.key)),
+                        _ => err!(
+                            &e.origin,
+                            format!("number word key '{}' must be a number 1-24", e.key)
+                        ),
                     }
                 }
                 continue;
@@ -456,7 +489,13 @@ impl Lexicon {
             };
             for e in &s.entries {
                 if e.key != "cue" {
-                    err!(&e.origin, format!("unknown key '{}' in cue list [{}] (expected 'cue')", e.key, s.id));
+                    err!(
+                        &e.origin,
+                        format!(
+                            "unknown key '{}' in cue list [{}] (expected 'cue')",
+                            e.key, s.id
+                        )
+                    );
                     continue;
                 }
                 let (text, boundary) = match e.value.strip_suffix('*') {
@@ -465,7 +504,10 @@ impl Lexicon {
                 };
                 let n = norm(text);
                 if n.is_empty() {
-                    err!(&e.origin, format!("cue '{}' is empty after normalisation", e.value));
+                    err!(
+                        &e.origin,
+                        format!("cue '{}' is empty after normalisation", e.value)
+                    );
                     continue;
                 }
                 builder.add(&n, boundary, TermRef::Cue(class));
@@ -494,12 +536,20 @@ impl Lexicon {
         // normalised term -> (entity, origin) for the duplicate check
         let mut seen: HashMap<String, (usize, Origin, bool)> = HashMap::new();
         for s in &raw.entities {
-            let Some(&idx) = entity_index.get(&s.id) else { continue };
+            let Some(&idx) = entity_index.get(&s.id) else {
+                continue;
+            };
             if entities[idx].id != s.id {
                 continue;
             }
             if !s.id.contains(':') {
-                err!(&s.origin, format!("entity id '{}' must look like 'election:key' or 'party:name'", s.id));
+                err!(
+                    &s.origin,
+                    format!(
+                        "entity id '{}' must look like 'election:key' or 'party:name'",
+                        s.id
+                    )
+                );
             }
             match s.first("election") {
                 Some(e) => match election_index.get(&e.value) {
@@ -512,22 +562,32 @@ impl Lexicon {
                 Some((_, "pair")) => entities[idx].kind = EntityKind::Pair,
                 Some((_, "party")) => entities[idx].kind = EntityKind::Party,
                 Some((_, "candidate")) => entities[idx].kind = EntityKind::Candidate,
-                Some((e, other)) => err!(&e.origin, format!("unknown entity kind '{other}' (pair, party, candidate)")),
+                Some((e, other)) => err!(
+                    &e.origin,
+                    format!("unknown entity kind '{other}' (pair, party, candidate)")
+                ),
                 None => err!(&s.origin, format!("entity [{}] has no kind", s.id)),
             }
             if let Some(e) = s.first("number") {
                 match e.value.parse::<u8>() {
                     Ok(n) if n >= 1 => entities[idx].number = Some(n),
-                    _ => err!(&e.origin, format!("ballot number '{}' is not a positive number", e.value)),
+                    _ => err!(
+                        &e.origin,
+                        format!("ballot number '{}' is not a positive number", e.value)
+                    ),
                 }
             }
             if let Some(e) = s.first("label") {
                 entities[idx].label = e.value.clone();
             }
-            let ambiguous_names: Vec<String> = s.values("ambiguous").map(|e| norm(&e.value)).collect();
+            let ambiguous_names: Vec<String> =
+                s.values("ambiguous").map(|e| norm(&e.value)).collect();
             for e in &s.entries {
                 if !ENTITY_KEYS.contains(&e.key.as_str()) && e.key != "party" {
-                    err!(&e.origin, format!("unknown key '{}' in entity [{}]", e.key, s.id));
+                    err!(
+                        &e.origin,
+                        format!("unknown key '{}' in entity [{}]", e.key, s.id)
+                    );
                     continue;
                 }
                 if e.key == "party" {
@@ -539,17 +599,26 @@ impl Lexicon {
                 }
                 if e.key == "account" {
                     let Some((platform, handle)) = e.value.split_once(':') else {
-                        err!(&e.origin, format!("account '{}' must be 'platform:handle'", e.value));
+                        err!(
+                            &e.origin,
+                            format!("account '{}' must be 'platform:handle'", e.value)
+                        );
                         continue;
                     };
                     if platform.trim().parse::<crate::model::Platform>().is_err() {
-                        err!(&e.origin, format!("unknown platform '{}' in account", platform.trim()));
+                        err!(
+                            &e.origin,
+                            format!("unknown platform '{}' in account", platform.trim())
+                        );
                         continue;
                     }
                     let h = canonical_handle(handle);
                     if let Some(&other) = accounts.get(&h) {
                         if other != idx {
-                            err!(&e.origin, format!("account '{h}' is listed for two entities"));
+                            err!(
+                                &e.origin,
+                                format!("account '{h}' is listed for two entities")
+                            );
                         }
                     }
                     accounts.insert(h, idx);
@@ -570,18 +639,36 @@ impl Lexicon {
                 };
                 let n = norm(&e.value);
                 if n.is_empty() {
-                    err!(&e.origin, format!("'{}' is empty after normalisation", e.value));
+                    err!(
+                        &e.origin,
+                        format!("'{}' is empty after normalisation", e.value)
+                    );
                     continue;
                 }
                 if e.key == "hashtag" && !n.starts_with('#') {
-                    err!(&e.origin, format!("hashtag '{}' must start with '#'", e.value));
+                    err!(
+                        &e.origin,
+                        format!("hashtag '{}' must start with '#'", e.value)
+                    );
                 }
                 let ambiguous = ambiguous || (e.key != "ambiguous" && ambiguous_names.contains(&n));
                 let acronym = e.key == "acronym"
-                    || (ambiguous && e.value.chars().filter(|c| c.is_alphabetic()).all(|c| c.is_uppercase()));
+                    || (ambiguous
+                        && e.value
+                            .chars()
+                            .filter(|c| c.is_alphabetic())
+                            .all(|c| c.is_uppercase()));
                 match seen.get(&n) {
-                    Some((other, origin, other_amb)) if *other != idx && !(ambiguous && *other_amb) && class != MentionClass::Against => {
-                        let level = if ambiguous || *other_amb { Level::Warning } else { Level::Error };
+                    Some((other, origin, other_amb))
+                        if *other != idx
+                            && !(ambiguous && *other_amb)
+                            && class != MentionClass::Against =>
+                    {
+                        let level = if ambiguous || *other_amb {
+                            Level::Warning
+                        } else {
+                            Level::Error
+                        };
                         problems.push(Problem {
                             level,
                             origin: e.origin.clone(),
@@ -595,15 +682,22 @@ impl Lexicon {
                         problems.push(Problem {
                             level: Level::Warning,
                             origin: e.origin.clone(),
-                            message: format!("'{}' is listed twice for {} (first at {origin})", e.value, s.id),
+                            message: format!(
+                                "'{}' is listed twice for {} (first at {origin})",
+                                e.value, s.id
+                            ),
                         });
                     }
                     _ => {
                         seen.insert(n.clone(), (idx, e.origin.clone(), ambiguous));
                     }
                 }
-                if class == MentionClass::Name && !ambiguous && matches!(e.key.as_str(), "name" | "acronym") {
-                    let squeezed: String = n.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+                if class == MentionClass::Name
+                    && !ambiguous
+                    && matches!(e.key.as_str(), "name" | "acronym")
+                {
+                    let squeezed: String =
+                        n.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
                     if squeezed.len() >= 6 {
                         handle_names.push((squeezed, idx));
                     }
@@ -612,7 +706,10 @@ impl Lexicon {
                     problems.push(Problem {
                         level: Level::Warning,
                         origin: e.origin.clone(),
-                        message: format!("'{}' is also a slang key and is rewritten before matching", e.value),
+                        message: format!(
+                            "'{}' is also a slang key and is rewritten before matching",
+                            e.value
+                        ),
                     });
                 }
                 builder.add(
@@ -639,18 +736,27 @@ impl Lexicon {
                 "ballot" => PatternKind::Ballot,
                 "hand_sign" => PatternKind::HandSign,
                 other => {
-                    err!(&s.origin, format!("unknown pattern list [{other}] (ballot, hand_sign)"));
+                    err!(
+                        &s.origin,
+                        format!("unknown pattern list [{other}] (ballot, hand_sign)")
+                    );
                     continue;
                 }
             };
             for e in &s.entries {
                 if e.key != "pattern" {
-                    err!(&e.origin, format!("unknown key '{}' in [{}] (expected 'pattern')", e.key, s.id));
+                    err!(
+                        &e.origin,
+                        format!("unknown key '{}' in [{}] (expected 'pattern')", e.key, s.id)
+                    );
                     continue;
                 }
                 match Regex::new(&e.value) {
                     Ok(r) if r.captures_len() >= 2 => regexes.push((r, kind)),
-                    Ok(_) => err!(&e.origin, "pattern needs a capture group for the number".to_string()),
+                    Ok(_) => err!(
+                        &e.origin,
+                        "pattern needs a capture group for the number".to_string()
+                    ),
                     Err(source) => {
                         return Err(WordlistError::Regex {
                             origin: e.origin.clone(),
@@ -660,15 +766,16 @@ impl Lexicon {
                 }
             }
         }
-        let regex_set = RegexSet::new(regexes.iter().map(|(r, _)| r.as_str())).map_err(|source| {
-            WordlistError::Regex {
-                origin: Origin {
-                    file: "patterns.txt".into(),
-                    line: 0,
-                },
-                source,
-            }
-        })?;
+        let regex_set =
+            RegexSet::new(regexes.iter().map(|(r, _)| r.as_str())).map_err(|source| {
+                WordlistError::Regex {
+                    origin: Origin {
+                        file: "patterns.txt".into(),
+                        line: 0,
+                    },
+                    source,
+                }
+            })?;
 
         let matcher = Matcher::new(builder.patterns.iter().map(|(p, b)| (p.as_str(), *b)))?;
         Ok(Lexicon {
@@ -698,7 +805,9 @@ impl Lexicon {
         let local = h.split('@').next().unwrap_or(&h);
         self.accounts
             .iter()
-            .find(|(k, _)| k.split('@').next() == Some(local) && (k.contains('@') != h.contains('@')))
+            .find(|(k, _)| {
+                k.split('@').next() == Some(local) && (k.contains('@') != h.contains('@'))
+            })
             .map(|(_, &e)| e)
     }
 
@@ -772,7 +881,8 @@ impl TermsBuilder {
             None => {
                 self.patterns.push((pattern.to_string(), boundary));
                 self.refs.push(Vec::new());
-                self.index.insert(pattern.to_string(), self.patterns.len() - 1);
+                self.index
+                    .insert(pattern.to_string(), self.patterns.len() - 1);
                 self.patterns.len() - 1
             }
         };

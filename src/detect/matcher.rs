@@ -89,9 +89,8 @@ impl Matcher {
             };
             let (s, e) = (m.start(), m.end());
             let left_ok = s == 0 || !is_word_byte(hay[s - 1]);
-            let right_ok = e == hay.len()
-                || !is_word_byte(hay[e])
-                || self.prefix[m.pattern().as_usize()];
+            let right_ok =
+                e == hay.len() || !is_word_byte(hay[e]) || self.prefix[m.pattern().as_usize()];
             if left_ok && right_ok {
                 out.push(Hit {
                     pattern: m.pattern().as_u32(),

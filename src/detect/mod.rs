@@ -82,7 +82,8 @@ impl Scope {
     pub fn watch(&mut self, lex: &Lexicon, handle: &str, entity_id: &str) -> bool {
         match lex.entity_id(entity_id) {
             Some(e) => {
-                self.extra_watched.insert(lexicon::canonical_handle(handle), e);
+                self.extra_watched
+                    .insert(lexicon::canonical_handle(handle), e);
                 true
             }
             None => false,
@@ -94,7 +95,9 @@ impl Scope {
     }
 
     pub(crate) fn extra_watched(&self, handle: &str) -> Option<usize> {
-        self.extra_watched.get(&lexicon::canonical_handle(handle)).copied()
+        self.extra_watched
+            .get(&lexicon::canonical_handle(handle))
+            .copied()
     }
 }
 

@@ -137,7 +137,69 @@ pub fn normalize(text: &str, slang: &SlangMap) -> Normalized {
     }
     let mut out = Out::with_capacity(text.len() + 16);
     tokens(&units, slang, &mut out);
-    out.finish()
+    let out = out.finish();
+    join_leftover_letters(out, slang)
+}
+
+/// Joins runs of three or more standalone single letters left in the output (from hashtag
+/// parts, splits or decoded entities), so a second normalisation finds nothing more to join.
+fn join_leftover_letters(n: Normalized, slang: &SlangMap) -> Normalized {
+    let b = n.text.as_bytes();
+    let wb = |x: u8| x.is_ascii_alphanumeric() || x == b'_';
+    let standalone = |i: usize| {
+        b[i].is_ascii_lowercase()
+            && (i == 0 || !wb(b[i - 1]))
+            && (i + 1 == b.len() || !wb(b[i + 1]))
+    };
+    // quick check: any run at all?
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if standalone(i) {
+            let start = i;
+            let mut j = i;
+            let mut count = 1;
+            while j + 2 < b.len() && b[j + 1] == b' ' && standalone(j + 2) {
+                j += 2;
+                count += 1;
+            }
+            if count >= 3 {
+                runs.push((start, j + 1));
+            }
+            i = j + 1;
+        } else {
+            i += 1;
+        }
+    }
+    if runs.is_empty() {
+        return n;
+    }
+    let mut out = Out::with_capacity(n.text.len());
+    let mut buf = Vec::new();
+    let mut at = 0;
+    for (s, e) in runs {
+        out.text.push_str(&n.text[at..s]);
+        out.starts.extend_from_slice(&n.starts[at..s]);
+        out.ends.extend_from_slice(&n.ends[at..s]);
+        let letters: Vec<Unit> = (s..e)
+            .step_by(2)
+            .map(|k| Unit {
+                c: b[k] as char,
+                start: n.starts[k],
+                end: n.ends[k],
+            })
+            .collect();
+        word(&letters, slang, &mut out, &mut buf, false);
+        at = e;
+    }
+    out.text.push_str(&n.text[at..]);
+    out.starts.extend_from_slice(&n.starts[at..]);
+    out.ends.extend_from_slice(&n.ends[at..]);
+    Normalized {
+        text: out.text,
+        starts: out.starts,
+        ends: out.ends,
+    }
 }
 
 /// HTML and Unicode decoding into units.
@@ -277,7 +339,7 @@ fn push_char(c: char, start: u32, end: u32, text: &str, after: usize, units: &mu
             }
         }
         let c = match c {
-            '\t' | '\n' | '\r' | '\u{b}' | '\u{c}' | '>' => ' ',
+            '\t' | '\n' | '\r' | '\u{b}' | '\u{c}' | '>' | '<' => ' ',
             '-' => ' ',
             _ => c,
         };
@@ -507,50 +569,52 @@ fn tokens(units: &[Unit], slang: &SlangMap, out: &mut Out) {
 /// Splits a hashtag body by case changes and letter/digit changes, then treats each part as a
 /// word without leetspeak (digits in hashtags are numbers: `#Salam4Jari`).
 fn hashtag_parts(body: &[Unit], slang: &SlangMap, out: &mut Out, buf: &mut Vec<Unit>) {
-    let mut cuts: Vec<(usize, usize)> = Vec::with_capacity(4);
-    let mut part_start = 0;
-    for k in 1..=body.len() {
-        let split = k == body.len() || {
-            let prev = body[k - 1].c;
-            let cur = body[k].c;
-            let next = body.get(k + 1).map(|u| u.c);
-            (prev.is_ascii_lowercase() && cur.is_ascii_uppercase())
-                || (prev.is_ascii_alphabetic() && cur.is_ascii_digit())
-                || (prev.is_ascii_digit() && cur.is_ascii_alphabetic())
-                || (prev.is_ascii_uppercase()
-                    && cur.is_ascii_uppercase()
-                    && next.is_some_and(|n| n.is_ascii_lowercase()))
-                || prev == '_'
-                || cur == '_'
-        };
-        if split {
-            cuts.push((part_start, k));
-            part_start = k;
-        }
-    }
-    // A single letter on its own could later be joined with neighbouring single letters;
-    // keep it glued to the part before (or after, when it comes first).
-    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(cuts.len());
-    for (s, e) in cuts {
-        let single = e - s == 1 && body[s].c.is_ascii_alphabetic();
-        match merged.last_mut() {
-            Some(last) if single || (last.1 - last.0 == 1 && body[last.0].c.is_ascii_alphabetic()) => {
-                last.1 = e
+    let mut parts: Vec<Vec<Unit>> = Vec::with_capacity(4);
+    let mut cur: Vec<Unit> = Vec::with_capacity(body.len());
+    for (k, u) in body.iter().enumerate() {
+        if u.c == '_' {
+            if !cur.is_empty() {
+                parts.push(std::mem::take(&mut cur));
             }
-            _ => merged.push((s, e)),
-        }
-    }
-    let mut first = true;
-    for (s, e) in merged {
-        let part: Vec<Unit> = body[s..e].iter().copied().filter(|u| u.c != '_').collect();
-        if part.is_empty() {
             continue;
         }
-        if !first {
+        if let Some(prev) = cur.last().map(|p| p.c) {
+            let c = u.c;
+            let next = body.get(k + 1).map(|n| n.c);
+            let split = (prev.is_ascii_lowercase() && c.is_ascii_uppercase())
+                || (prev.is_ascii_alphabetic() && c.is_ascii_digit())
+                || (prev.is_ascii_digit() && c.is_ascii_alphabetic())
+                || (prev.is_ascii_uppercase()
+                    && c.is_ascii_uppercase()
+                    && next.is_some_and(|n| n.is_ascii_lowercase()));
+            if split {
+                parts.push(std::mem::take(&mut cur));
+            }
+        }
+        cur.push(*u);
+    }
+    if !cur.is_empty() {
+        parts.push(cur);
+    }
+    // A single letter on its own could later be joined with neighbouring single letters, so
+    // it is glued to an adjacent letter part; parts stay purely letters or purely digits, which
+    // keeps a second normalisation from splitting them differently.
+    let single = |p: &[Unit]| p.len() == 1 && p[0].c.is_ascii_alphabetic();
+    let letters = |p: &[Unit]| p.iter().all(|u| u.c.is_ascii_alphabetic());
+    let mut merged: Vec<Vec<Unit>> = Vec::with_capacity(parts.len());
+    for p in parts {
+        match merged.last_mut() {
+            Some(last) if letters(last) && letters(&p) && (single(&p) || single(last)) => {
+                last.extend(p)
+            }
+            _ => merged.push(p),
+        }
+    }
+    for (i, part) in merged.iter().enumerate() {
+        if i > 0 {
             out.space();
         }
-        word(&part, slang, out, buf, false);
-        first = false;
+        word(part, slang, out, buf, false);
     }
 }
 
@@ -730,6 +794,10 @@ mod tests {
         assert_eq!(&text[s..e], "PR4B0W0");
         let at = n.text.find("yang").unwrap();
         let (s, e) = n.original_span(at + 1, at + 3);
-        assert_eq!(&text[s..e], "yg", "a part of an expansion maps to the whole token");
+        assert_eq!(
+            &text[s..e],
+            "yg",
+            "a part of an expansion maps to the whole token"
+        );
     }
 }

@@ -10,7 +10,9 @@ use serde::Deserialize;
 use super::lexicon::{EntityKind, Lexicon, Stage};
 use super::signals::{analyse, evidence, Analysis, EntityEvidence, Evidence, Signal};
 use super::Scope;
-use crate::model::{Activity, ActivityKind, Category, Detection, RuleStatus, Severity, Span, SpanField};
+use crate::model::{
+    Activity, ActivityKind, Category, Detection, RuleStatus, Severity, Span, SpanField,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
@@ -166,7 +168,11 @@ fn signals(rule: &str, names: &[String]) -> Result<Vec<Signal>, RulesError> {
                 rule: rule.to_string(),
                 reason: format!(
                     "unknown signal '{n}' (expected one of: {})",
-                    Signal::ALL.iter().map(|(s, _)| *s).collect::<Vec<_>>().join(", ")
+                    Signal::ALL
+                        .iter()
+                        .map(|(s, _)| *s)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             })
         })
@@ -197,17 +203,30 @@ impl Rules {
             if !ids.insert(r.id.clone()) {
                 return Err(invalid("the id is used twice".into()));
             }
-            let category = r.category.parse::<Category>().map_err(|e| invalid(e.to_string()))?;
-            let severity = r.severity.parse::<Severity>().map_err(|e| invalid(e.to_string()))?;
+            let category = r
+                .category
+                .parse::<Category>()
+                .map_err(|e| invalid(e.to_string()))?;
+            let severity = r
+                .severity
+                .parse::<Severity>()
+                .map_err(|e| invalid(e.to_string()))?;
             let status = match r.status.as_str() {
                 "active" => RuleStatus::Active,
                 "shadow" => RuleStatus::Shadow,
-                other => return Err(invalid(format!("unknown status '{other}' (active, shadow)"))),
+                other => {
+                    return Err(invalid(format!(
+                        "unknown status '{other}' (active, shadow)"
+                    )))
+                }
             };
             let kinds = r
                 .kinds
                 .iter()
-                .map(|k| k.parse::<ActivityKind>().map_err(|e| invalid(e.to_string())))
+                .map(|k| {
+                    k.parse::<ActivityKind>()
+                        .map_err(|e| invalid(e.to_string()))
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             let entity_kinds = r
                 .entity_kinds
@@ -278,7 +297,11 @@ impl Rules {
                 out.push(d);
             }
         }
-        out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.rule_id.cmp(&b.rule_id)));
+        out.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.rule_id.cmp(&b.rule_id))
+        });
         out
     }
 
@@ -306,7 +329,11 @@ impl Rules {
                 text: author.to_string(),
             }];
             // the actor's own words still carry neutral context (a reply that declines)
-            let neutral = ctx.own.as_ref().map(|(_, ev)| ev.neutral.len()).unwrap_or(0);
+            let neutral = ctx
+                .own
+                .as_ref()
+                .map(|(_, ev)| ev.neutral.len())
+                .unwrap_or(0);
             if let Some((a, ev)) = &ctx.own {
                 if let Some(rec) = ev.entities.get(&e) {
                     spans.extend(to_spans(a, &rec.spans, SpanField::Text, &ctx.own_text));
@@ -315,16 +342,20 @@ impl Rules {
             let score = self.penalised(rule.score, 0, neutral, rule.neutral_suppresses);
             return Some(self.detection(rule, lex, vec![e], spans, score));
         }
-        let (judged, field, text, neutral_extra): (&(Analysis, Evidence), SpanField, &str, usize) = match rule.judge {
-            Judge::Own => (ctx.own.as_ref()?, SpanField::Text, &ctx.own_text, 0),
-            Judge::Target | Judge::OwnOnTarget => (
-                ctx.target.as_ref()?,
-                SpanField::TargetText,
-                &ctx.target_text,
-                ctx.own.as_ref().map(|(_, ev)| ev.neutral.len()).unwrap_or(0),
-            ),
-            Judge::Account => return None,
-        };
+        let (judged, field, text, neutral_extra): (&(Analysis, Evidence), SpanField, &str, usize) =
+            match rule.judge {
+                Judge::Own => (ctx.own.as_ref()?, SpanField::Text, &ctx.own_text, 0),
+                Judge::Target | Judge::OwnOnTarget => (
+                    ctx.target.as_ref()?,
+                    SpanField::TargetText,
+                    &ctx.target_text,
+                    ctx.own
+                        .as_ref()
+                        .map(|(_, ev)| ev.neutral.len())
+                        .unwrap_or(0),
+                ),
+                Judge::Account => return None,
+            };
         let (analysis, ev) = judged;
         let mut best: Option<(f32, Vec<usize>, Vec<Span>)> = None;
         for (&e, rec) in &ev.entities {
@@ -332,7 +363,9 @@ impl Rules {
             if !rule.entity_kinds.is_empty() && !rule.entity_kinds.contains(&entity.kind) {
                 continue;
             }
-            let Some(stage) = scope.stage_of(entity.election) else { continue };
+            let Some(stage) = scope.stage_of(entity.election) else {
+                continue;
+            };
             if !rule.stages.contains(&stage) {
                 continue;
             }
@@ -364,12 +397,22 @@ impl Rules {
                 .filter(|s| !rule.all.contains(s) && !rule.none.contains(s))
                 .count()
                 .saturating_sub(1);
-            let neutral = ev.neutral.len() + neutral_extra;
+            // a quote's stance is in the person's words; the quoted news may well be neutral
+            let neutral = if rule.judge == Judge::OwnOnTarget {
+                neutral_extra
+            } else {
+                ev.neutral.len() + neutral_extra
+            };
             let score = self.penalised(rule.score, extra, neutral, rule.neutral_suppresses);
             let mut spans = to_spans(analysis, &rec.spans, field, text);
             if rule.judge == Judge::OwnOnTarget {
                 if let Some((own_a, own_ev)) = &ctx.own {
-                    spans.extend(to_spans(own_a, &own_ev.loose_spans, SpanField::Text, &ctx.own_text));
+                    spans.extend(to_spans(
+                        own_a,
+                        &own_ev.loose_spans,
+                        SpanField::Text,
+                        &ctx.own_text,
+                    ));
                 }
             }
             match &mut best {
@@ -395,10 +438,22 @@ impl Rules {
         ((base + bonus - penalty).clamp(0.0, 1.0) * 100.0).round() / 100.0
     }
 
-    fn detection(&self, rule: &Rule, lex: &Lexicon, entities: Vec<usize>, mut spans: Vec<Span>, score: f32) -> Detection {
-        spans.sort_by(|a, b| (field_order(a.field), a.start, a.end).cmp(&(field_order(b.field), b.start, b.end)));
+    fn detection(
+        &self,
+        rule: &Rule,
+        lex: &Lexicon,
+        entities: Vec<usize>,
+        mut spans: Vec<Span>,
+        score: f32,
+    ) -> Detection {
+        spans.sort_by(|a, b| {
+            (field_order(a.field), a.start, a.end).cmp(&(field_order(b.field), b.start, b.end))
+        });
         spans.dedup();
-        let labels: Vec<&str> = entities.iter().map(|&e| lex.entities[e].label.as_str()).collect();
+        let labels: Vec<&str> = entities
+            .iter()
+            .map(|&e| lex.entities[e].label.as_str())
+            .collect();
         let reason = rule.reason.replace("{entity}", &labels.join(", "));
         Detection {
             rule_id: rule.id.clone(),
@@ -406,7 +461,10 @@ impl Rules {
             severity: rule.severity,
             status: rule.status,
             score,
-            entities: entities.iter().map(|&e| lex.entities[e].id.clone()).collect(),
+            entities: entities
+                .iter()
+                .map(|&e| lex.entities[e].id.clone())
+                .collect(),
             spans,
             reason,
         }
@@ -464,14 +522,22 @@ impl Context {
             let ev = evidence(&a, own.as_ref().map(|(oa, _)| oa), lex, scope);
             (a, ev)
         });
-        let author = activity.target.as_ref().map(|t| t.author.clone()).filter(|a| !a.trim().is_empty());
+        let author = activity
+            .target
+            .as_ref()
+            .map(|t| t.author.clone())
+            .filter(|a| !a.trim().is_empty());
         let watched = author
             .as_deref()
             .and_then(|h| scope.extra_watched(h).or_else(|| lex.official_account(h)));
         let named = author.as_deref().and_then(|h| lex.named_account(h));
         Context {
             own_text: activity.text.clone(),
-            target_text: activity.target.as_ref().map(|t| t.text.clone()).unwrap_or_default(),
+            target_text: activity
+                .target
+                .as_ref()
+                .map(|t| t.text.clone())
+                .unwrap_or_default(),
             target_author: author,
             own,
             target,
@@ -514,12 +580,17 @@ pub fn check_examples(rules: &Rules, lex: &Lexicon, threshold: f32) -> Vec<Examp
                 ex.target_text.as_deref(),
             );
             let found = rules.evaluate(&activity, lex, &scope);
-            let fired = found.iter().any(|d| d.rule_id == rule.id && d.score >= threshold);
+            let fired = found
+                .iter()
+                .any(|d| d.rule_id == rule.id && d.score >= threshold);
             if fired != ex.fires {
                 failures.push(ExampleFailure {
                     rule: rule.id.clone(),
                     example: ex.clone(),
-                    fired: found.iter().map(|d| format!("{} {:.2}", d.rule_id, d.score)).collect(),
+                    fired: found
+                        .iter()
+                        .map(|d| format!("{} {:.2}", d.rule_id, d.score))
+                        .collect(),
                 });
             }
         }

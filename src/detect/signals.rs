@@ -6,7 +6,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::lexicon::{CueClass, EntityKind, Lexicon, MentionClass, MentionTerm, PatternKind, TermRef};
+use super::lexicon::{
+    CueClass, EntityKind, Lexicon, MentionClass, MentionTerm, PatternKind, TermRef,
+};
 use super::normalize::{normalize, Normalized};
 use super::Scope;
 
@@ -203,7 +205,8 @@ pub fn analyse(text: &str, lex: &Lexicon) -> Analysis {
                 let tok = tok_of(g.start() as u32);
                 match kind {
                     PatternKind::Ballot => {
-                        if let Some(x) = a.numbers.iter_mut().find(|x| x.start == g.start() as u32) {
+                        if let Some(x) = a.numbers.iter_mut().find(|x| x.start == g.start() as u32)
+                        {
                             x.ballot = true;
                         } else {
                             a.numbers.push(NumberHit {
@@ -219,7 +222,8 @@ pub fn analyse(text: &str, lex: &Lexicon) -> Analysis {
                     }
                     PatternKind::HandSign => {
                         let m = caps.get(0).unwrap_or(g);
-                        a.numbers.retain(|x| !(x.start == g.start() as u32 && !x.hand));
+                        a.numbers
+                            .retain(|x| !(x.start == g.start() as u32 && !x.hand));
                         a.numbers.push(NumberHit {
                             n,
                             tok,
@@ -236,13 +240,17 @@ pub fn analyse(text: &str, lex: &Lexicon) -> Analysis {
     }
     // numbers: next to a finger word they are hand signs; after a ballot word, ballot numbers;
     // after a blocker (`tps 05`, `juara 2`) never ballot numbers
-    let cue_at = |cues: &[CueHit], class: CueClass, tok: u32| cues.iter().any(|c| c.class == class && c.tok == tok);
+    let cue_at = |cues: &[CueHit], class: CueClass, tok: u32| {
+        cues.iter().any(|c| c.class == class && c.tok == tok)
+    };
     for x in a.numbers.iter_mut() {
         if x.hand {
             continue;
         }
         let before = x.tok.wrapping_sub(1);
-        if cue_at(&a.cues, CueClass::Finger, x.tok + 1) || (x.tok > 0 && cue_at(&a.cues, CueClass::Finger, before)) {
+        if cue_at(&a.cues, CueClass::Finger, x.tok + 1)
+            || (x.tok > 0 && cue_at(&a.cues, CueClass::Finger, before))
+        {
             x.hand = true;
             x.ballot = false;
             continue;
@@ -251,9 +259,20 @@ pub fn analyse(text: &str, lex: &Lexicon) -> Analysis {
             x.ballot = false;
             continue;
         }
-        if (x.tok > 0 && cue_at(&a.cues, CueClass::Ballot, before))
-            || (x.tok > 1 && cue_at(&a.cues, CueClass::Ballot, x.tok - 2))
-        {
+        let is_digit = bytes[x.start as usize].is_ascii_digit();
+        // number words are ballot numbers only after "nomor"-like words: "coblos satu kali"
+        // is about how to vote, "nomor satu" is a number
+        let ballot_word_at = |tok: u32| {
+            a.cues.iter().any(|c| {
+                c.class == CueClass::Ballot
+                    && c.tok == tok
+                    && (is_digit || {
+                        let w = &norm.text[c.start as usize..c.end as usize];
+                        w.starts_with("no") || w.starts_with("urut")
+                    })
+            })
+        };
+        if (x.tok > 0 && ballot_word_at(before)) || (x.tok > 1 && ballot_word_at(x.tok - 2)) {
             let two_digit = x.end - x.start == 2 && bytes[x.start as usize] == b'0';
             x.self_evident = two_digit;
             x.ballot = true;
@@ -298,18 +317,31 @@ fn cue_signal(class: CueClass) -> Option<Signal> {
 
 /// Weighs `a` (with `context`: the other text of a reply or quote, used only to vouch for
 /// names and pick the election) into evidence per entity in `scope`.
-pub fn evidence(a: &Analysis, context: Option<&Analysis>, lex: &Lexicon, scope: &Scope) -> Evidence {
+pub fn evidence(
+    a: &Analysis,
+    context: Option<&Analysis>,
+    lex: &Lexicon,
+    scope: &Scope,
+) -> Evidence {
     let mut ev = Evidence::default();
     let in_scope = |e: usize| scope.stage_of(lex.entities[e].election).is_some();
 
     // region: the scope's if given, else the one the texts point at most
     let region = scope.region.or_else(|| {
         let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
-        for r in a.regions.iter().chain(context.map(|c| c.regions.as_slice()).unwrap_or(&[])) {
+        for r in a
+            .regions
+            .iter()
+            .chain(context.map(|c| c.regions.as_slice()).unwrap_or(&[]))
+        {
             *counts.entry(*r).or_default() += 1;
         }
         let max = counts.values().copied().max()?;
-        let top: Vec<usize> = counts.iter().filter(|(_, &c)| c == max).map(|(&r, _)| r).collect();
+        let top: Vec<usize> = counts
+            .iter()
+            .filter(|(_, &c)| c == max)
+            .map(|(&r, _)| r)
+            .collect();
         (top.len() == 1).then(|| top[0])
     });
     let ctx_election = context.is_some_and(|c| c.election_context());
@@ -320,8 +352,12 @@ pub fn evidence(a: &Analysis, context: Option<&Analysis>, lex: &Lexicon, scope: 
         .map(|(e, _)| *e)
         .collect();
     let election_near = |tok: u32| {
-        a.cues.iter().any(|c| c.class == CueClass::Election && c.tok.abs_diff(tok) <= CONTEXT_WINDOW)
-            || a.election_cues.iter().any(|(_, t)| t.abs_diff(tok) <= CONTEXT_WINDOW)
+        a.cues
+            .iter()
+            .any(|c| c.class == CueClass::Election && c.tok.abs_diff(tok) <= CONTEXT_WINDOW)
+            || a.election_cues
+                .iter()
+                .any(|(_, t)| t.abs_diff(tok) <= CONTEXT_WINDOW)
     };
     let party_near = |tok: u32| {
         a.cues.iter().any(|c| {
@@ -344,21 +380,33 @@ pub fn evidence(a: &Analysis, context: Option<&Analysis>, lex: &Lexicon, scope: 
             true
         } else {
             // a lower-case `amin` cannot vouch for anything: it is a prayer until shown otherwise
-            let can_vouch = |o: &MentionHit| !o.term.regional && !(o.term.ambiguous && o.term.acronym && !o.upper);
+            let can_vouch = |o: &MentionHit| {
+                !o.term.regional && !(o.term.ambiguous && o.term.acronym && !o.upper)
+            };
             let corroborated = a.mentions.iter().any(|o| {
                 o.term.entity == e && last_word(o.pattern) != last_word(m.pattern) && can_vouch(o)
-            }) || context.is_some_and(|c| c.mentions.iter().any(|o| o.term.entity == e && can_vouch(o)));
-            let number_match = entity.number.is_some_and(|n| a.numbers.iter().any(|x| x.n == n));
+            }) || context.is_some_and(|c| {
+                c.mentions
+                    .iter()
+                    .any(|o| o.term.entity == e && can_vouch(o))
+            });
+            let number_match = entity
+                .number
+                .is_some_and(|n| a.numbers.iter().any(|x| x.n == n));
             if m.term.acronym && !m.upper {
                 // `amin` in lower case is a prayer until a plain name or the pair's number ties it
                 // to the pair
-                let strong_name = a.mentions.iter().any(|o| o.term.entity == e && !o.term.ambiguous);
+                let strong_name = a
+                    .mentions
+                    .iter()
+                    .any(|o| o.term.entity == e && !o.term.ambiguous);
                 strong_name || number_match
             } else {
                 let upper_with_cue = m.term.acronym
                     && m.upper
                     && a.cues.iter().any(|c| {
-                        matches!(c.class, CueClass::Support | CueClass::Invite) && c.tok.abs_diff(m.tok) <= 4
+                        matches!(c.class, CueClass::Support | CueClass::Invite)
+                            && c.tok.abs_diff(m.tok) <= 4
                     });
                 corroborated
                     || number_match
@@ -375,7 +423,8 @@ pub fn evidence(a: &Analysis, context: Option<&Analysis>, lex: &Lexicon, scope: 
     }
 
     let general_context = a.election_context() || ctx_election;
-    let party_context = a.has_cue(CueClass::Party) || context.is_some_and(|c| c.has_cue(CueClass::Party));
+    let party_context =
+        a.has_cue(CueClass::Party) || context.is_some_and(|c| c.has_cue(CueClass::Party));
 
     // resolve ballot numbers and hand signs
     let mut resolved: Vec<(usize, NumberHit)> = Vec::new();
@@ -395,33 +444,54 @@ pub fn evidence(a: &Analysis, context: Option<&Analysis>, lex: &Lexicon, scope: 
             mentioned
         } else if !(general_context || party_context || x.self_evident) {
             Vec::new()
-        } else if let Some(r) = region.filter(|&r| candidates.iter().any(|&e| lex.elections[lex.entities[e].election].region == Some(r))) {
+        } else if let Some(r) = region.filter(|&r| {
+            candidates
+                .iter()
+                .any(|&e| lex.elections[lex.entities[e].election].region == Some(r))
+        }) {
             candidates
                 .iter()
                 .copied()
                 .filter(|&e| lex.elections[lex.entities[e].election].region == Some(r))
                 .collect()
-        } else if candidates.iter().any(|&e| named_elections.contains(&lex.entities[e].election)) {
+        } else if candidates
+            .iter()
+            .any(|&e| named_elections.contains(&lex.entities[e].election))
+        {
             candidates
                 .iter()
                 .copied()
                 .filter(|&e| named_elections.contains(&lex.entities[e].election))
                 .collect()
         } else if party_context && !x.hand {
-            candidates.iter().copied().filter(|&e| lex.entities[e].kind == EntityKind::Party).collect()
+            candidates
+                .iter()
+                .copied()
+                .filter(|&e| lex.entities[e].kind == EntityKind::Party)
+                .collect()
         } else {
             candidates
                 .iter()
                 .copied()
-                .filter(|&e| lex.entities[e].kind == EntityKind::Pair && lex.elections[lex.entities[e].election].region.is_none())
+                .filter(|&e| {
+                    lex.entities[e].kind == EntityKind::Pair
+                        && lex.elections[lex.entities[e].election].region.is_none()
+                })
                 .collect()
         };
         let pick: Vec<usize> = if pick.len() > 1 {
-            let parties = pick.iter().filter(|&&e| lex.entities[e].kind == EntityKind::Party).count();
+            let parties = pick
+                .iter()
+                .filter(|&&e| lex.entities[e].kind == EntityKind::Party)
+                .count();
             if party_context && !x.hand && parties > 0 {
-                pick.into_iter().filter(|&e| lex.entities[e].kind == EntityKind::Party).collect()
+                pick.into_iter()
+                    .filter(|&e| lex.entities[e].kind == EntityKind::Party)
+                    .collect()
             } else {
-                pick.into_iter().filter(|&e| lex.entities[e].kind != EntityKind::Party).collect()
+                pick.into_iter()
+                    .filter(|&e| lex.entities[e].kind != EntityKind::Party)
+                    .collect()
             }
         } else {
             pick
@@ -445,7 +515,11 @@ pub fn evidence(a: &Analysis, context: Option<&Analysis>, lex: &Lexicon, scope: 
     for (e, x) in &resolved {
         let rec = ev.entities.entry(*e).or_default();
         rec.spans.push((x.start, x.end));
-        rec.signals.insert(if x.hand { Signal::HandSign } else { Signal::Ballot });
+        rec.signals.insert(if x.hand {
+            Signal::HandSign
+        } else {
+            Signal::Ballot
+        });
     }
 
     // anchors: token positions of each entity's positive and negative evidence
@@ -459,10 +533,13 @@ pub fn evidence(a: &Analysis, context: Option<&Analysis>, lex: &Lexicon, scope: 
 
     // cues go to the nearest anchor
     for c in &a.cues {
-        let Some(mut sig) = cue_signal(c.class) else { continue };
-        let negated = a.cues.iter().any(|n| {
-            n.class == CueClass::Negator && n.tok < c.tok && c.tok - n.tok <= 2
-        });
+        let Some(mut sig) = cue_signal(c.class) else {
+            continue;
+        };
+        let negated = a
+            .cues
+            .iter()
+            .any(|n| n.class == CueClass::Negator && n.tok < c.tok && c.tok - n.tok <= 2);
         if negated && matches!(sig, Signal::Support | Signal::SupportWeak | Signal::Invite) {
             sig = Signal::Negative;
         }
@@ -484,7 +561,9 @@ pub fn evidence(a: &Analysis, context: Option<&Analysis>, lex: &Lexicon, scope: 
                     let rec = ev.entities.entry(e).or_default();
                     // support words next to an opponent's slur are not support for it
                     let against_only = anchors.iter().filter(|a| a.0 == e).all(|a| a.2);
-                    let sig = if against_only && matches!(sig, Signal::Support | Signal::SupportWeak | Signal::Invite) {
+                    let sig = if against_only
+                        && matches!(sig, Signal::Support | Signal::SupportWeak | Signal::Invite)
+                    {
                         Signal::Negative
                     } else {
                         sig
@@ -502,10 +581,15 @@ pub fn evidence(a: &Analysis, context: Option<&Analysis>, lex: &Lexicon, scope: 
 
     // a reply naming one entity under a post asking whom to support answers the question
     if let Some(c) = context {
-        let asks = c.cues.iter().any(|x| matches!(x.class, CueClass::Support | CueClass::SupportWeak));
+        let asks = c
+            .cues
+            .iter()
+            .any(|x| matches!(x.class, CueClass::Support | CueClass::SupportWeak));
         if asks && ev.entities.len() == 1 {
             if let Some(rec) = ev.entities.values_mut().next() {
-                if !rec.signals.contains(&Signal::Negative) && !rec.signals.contains(&Signal::Against) {
+                if !rec.signals.contains(&Signal::Negative)
+                    && !rec.signals.contains(&Signal::Against)
+                {
                     rec.signals.insert(Signal::SupportWeak);
                 }
             }

@@ -227,9 +227,7 @@ pub fn lint(dir: &Path) -> Result<Vec<Problem>, WordlistError> {
     let mut problems = Vec::new();
     let raw = read_dir(dir, &mut problems)?;
     let _ = super::lexicon::Lexicon::compile_raw(&raw, &mut problems);
-    problems.sort_by(|a, b| {
-        (&a.origin.file, a.origin.line).cmp(&(&b.origin.file, b.origin.line))
-    });
+    problems.sort_by(|a, b| (&a.origin.file, a.origin.line).cmp(&(&b.origin.file, b.origin.line)));
     problems.dedup();
     Ok(problems)
 }
