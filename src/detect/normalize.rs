@@ -704,7 +704,7 @@ fn word(units: &[Unit], slang: &SlangMap, out: &mut Out, buf: &mut Vec<Unit>, in
             return;
         }
     }
-    // collapse runs of three or more equal letters into one
+    // collapse runs of three or more equal letters into one (elongation: gemoyyy)
     let mut w = 0;
     let mut r = 0;
     while r < buf.len() {
@@ -715,7 +715,8 @@ fn word(units: &[Unit], slang: &SlangMap, out: &mut Out, buf: &mut Vec<Unit>, in
                 run_end += 1;
             }
         }
-        if run_end - r >= 3 {
+        // word-initial runs are acronyms (PPP, PPPK, WWW), not elongation
+        if run_end - r >= 3 && r > 0 {
             let mut kept = buf[r];
             kept.end = buf[run_end - 1].end;
             buf[w] = kept;
@@ -783,6 +784,7 @@ mod tests {
         assert_eq!(norm("ibu2 pemilu2024"), "ibu pemilu 2024");
         assert_eq!(norm("ga\u{200B}n\u{200D}jar"), "ganjar");
         assert_eq!(norm("aamiin saat"), "aamiin saat");
+        assert_eq!(norm("PPP PPPK"), "ppp pppk", "acronyms are not elongation");
     }
 
     #[test]
