@@ -1,22 +1,26 @@
 //! Whole-word multi-pattern matching over normalised text: one Aho-Corasick automaton,
-//! leftmost-longest, walked only from word starts.
+//! leftmost-longest, with the word boundaries built into the automaton.
 //!
-//! Why this shape: an unanchored automaton spends a transition on every byte and, once it has
-//! reported a candidate that starts or ends inside a word (`pan` in `menpan`), must be restarted.
-//! On this kind of text a plain unanchored DFA runs at about 300 MB/s. But a whole-word match can
-//! only start at a word start (or at a non-word byte that begins a pattern, such as `#`). So the
-//! automaton is built *anchored* (a DFA, chosen explicitly: the automatic choice builds a DFA
-//! only for small sets), and walked from each possible start until it dies, which for most words
-//! is after a byte or two; the rest of the word is skipped with a byte-table scan. While walking,
-//! every match state whose next byte is a boundary is remembered, so the result at each start is
-//! the longest *valid* match (leftmost-longest over whole words, exactly). No prefilter: the
-//! walk visits word starts only. No ASCII case-insensitivity: text is lowercased by
-//! normalisation. Boundaries are checked on bytes (`[a-z0-9_]` are word bytes), which is right
-//! for normalised text and is the benchmark's task semantics.
+//! The haystack is copied with every non-word byte turned into a space and a space added at
+//! both ends (one table lookup per byte), and every pattern is compiled as
+//! `' ' + pattern + ' '` (its own non-word bytes turned into spaces too). A match of such a key
+//! can only start and end on word boundaries, so there is no boundary check and no restart after
+//! a candidate inside a word (`pan` in `menpan`), and the leftmost-longest match is the longest
+//! *valid* one. The trailing space of a match is the leading space of the next, so the search
+//! resumes one byte before a match's end. Patterns with non-word bytes (`#amin`, `14/2`) are
+//! confirmed against the original bytes, which also separates patterns that fold to the same
+//! key. Prefix patterns (`dukung*`) are compiled without the trailing space.
+//!
+//! Choices, measured in BENCHMARKS.md: the DFA kind explicitly (the automatic choice builds a
+//! DFA only for small sets; the contiguous NFA is about half as fast here); no prefilter (every
+//! key starts with a space, so a prefilter cannot skip anything); ASCII case-insensitivity off
+//! (text is lowercased by normalisation); byte classes on (the folded alphabet has ~38 bytes,
+//! which keeps DFA rows small). Walking an anchored DFA from each word start was tried and was
+//! slower on this corpus: most words share a prefix with some pattern.
 
-use aho_corasick::automaton::{Automaton, StateID};
-use aho_corasick::dfa::DFA;
-use aho_corasick::{Anchored, MatchKind, StartKind};
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind, StartKind};
 
 /// A pattern occurrence in the original haystack, on word boundaries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,55 +58,38 @@ const fn word_table() -> [bool; 256] {
 
 static WORD: [bool; 256] = word_table();
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
-/// Per byte lane of `x`, the high bit is set when `lo < lane < hi` (lanes below 0x80).
-#[inline(always)]
-fn lanes_between(x7: u64, lo: u64, hi: u64) -> u64 {
-    (ONES * (127 + hi)).wrapping_sub(x7) & !x7 & (x7 + ONES * (127 - lo)) & HIGH
-}
-
-/// Per byte lane, the high bit is set for word bytes (`[a-z0-9_]`).
-#[inline(always)]
-fn word_lanes(x: u64) -> u64 {
-    let ascii = !x & HIGH;
-    let x7 = x & !HIGH;
-    let lower = lanes_between(x7, 0x60, 0x7b);
-    let digit = lanes_between(x7, 0x2f, 0x3a);
-    let under = lanes_between(x7, 0x5e, 0x60);
-    (lower | digit | under) & ascii
-}
-
-/// The first index at or after `i` that is not a word byte (or `hay.len()`), eight bytes at a
-/// time: words are short, so this is usually one load.
-#[inline(always)]
-fn skip_word(hay: &[u8], mut i: usize) -> usize {
-    while i + 8 <= hay.len() {
-        let mut chunk = [0u8; 8];
-        chunk.copy_from_slice(&hay[i..i + 8]);
-        let non_word = !word_lanes(u64::from_le_bytes(chunk)) & HIGH;
-        if non_word != 0 {
-            return i + (non_word.trailing_zeros() / 8) as usize;
+const fn fold_table() -> [u8; 256] {
+    let mut t = [b' '; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        if b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' {
+            t[i] = b;
         }
-        i += 8;
-    }
-    while i < hay.len() && WORD[hay[i] as usize] {
         i += 1;
     }
-    i
+    t
+}
+
+/// Word bytes stay, everything else becomes a space.
+static FOLD: [u8; 256] = fold_table();
+
+#[derive(Debug, Clone)]
+struct Pattern {
+    len: usize,
+    bytes: Box<[u8]>,
+    /// Contains non-word bytes, so a key match must be confirmed on the original bytes.
+    verify: bool,
 }
 
 #[derive(Debug, Clone)]
 pub struct Matcher {
-    dfa: DFA,
-    start: StateID,
-    prefix: Vec<bool>,
-    /// Non-word bytes some pattern starts with (`#`): walks also start there.
-    starts_nonword: [bool; 256],
-    /// Bit `b0 * 256 + b1` is set when some pattern can start with bytes `b0 b1` (`b1` = 0
-    /// stands for "end of text"), so most words are skipped without touching the automaton.
-    pairs: Box<[u64; 1024]>,
+    ac: AhoCorasick,
+    /// Per automaton key, the patterns that fold to it.
+    keys: Vec<Vec<u32>>,
+    /// Per automaton key, whether it is a prefix key (no trailing boundary).
+    key_prefix: Vec<bool>,
+    patterns: Vec<Pattern>,
 }
 
 /// The automaton could not be built, or a pattern cannot be matched as a word.
@@ -114,10 +101,8 @@ pub enum MatcherError {
         #[source]
         source: aho_corasick::BuildError,
     },
-    #[error("cannot start the word matcher: {0}")]
-    Start(#[from] aho_corasick::MatchError),
-    #[error("pattern '{0}' is empty or does not start and end on a word boundary")]
-    Empty(String),
+    #[error("pattern '{0}' has no letter or digit, so it cannot be matched as a word")]
+    NoWord(String),
 }
 
 impl Matcher {
@@ -126,149 +111,111 @@ impl Matcher {
     where
         I: IntoIterator<Item = (&'a str, Boundary)>,
     {
-        let mut texts: Vec<&[u8]> = Vec::new();
-        let mut prefix = Vec::new();
-        let mut starts_nonword = [false; 256];
-        for (p, b) in patterns {
+        let mut key_index: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut keys: Vec<Vec<u32>> = Vec::new();
+        let mut key_prefix = Vec::new();
+        let mut key_bytes: Vec<Vec<u8>> = Vec::new();
+        let mut list = Vec::new();
+        for (i, (p, boundary)) in patterns.into_iter().enumerate() {
             let bytes = p.as_bytes();
-            let Some(&first) = bytes.first() else {
-                return Err(MatcherError::Empty(p.to_string()));
+            if !bytes.iter().any(|&b| WORD[b as usize]) {
+                return Err(MatcherError::NoWord(p.to_string()));
+            }
+            let prefix = boundary == Boundary::Prefix;
+            let mut key = Vec::with_capacity(bytes.len() + 2);
+            key.push(b' ');
+            key.extend(bytes.iter().map(|&b| FOLD[b as usize]));
+            if !prefix {
+                key.push(b' ');
+            }
+            let k = match key_index.get(&key) {
+                Some(&k) => k,
+                None => {
+                    keys.push(Vec::new());
+                    key_prefix.push(prefix);
+                    key_bytes.push(key.clone());
+                    key_index.insert(key, keys.len() - 1);
+                    keys.len() - 1
+                }
             };
-            if !WORD[first as usize] {
-                starts_nonword[first as usize] = true;
-            }
-            texts.push(bytes);
-            prefix.push(b == Boundary::Prefix);
+            keys[k].push(i as u32);
+            list.push(Pattern {
+                len: bytes.len(),
+                verify: bytes.iter().any(|&b| !WORD[b as usize]),
+                bytes: bytes.into(),
+            });
         }
-        let mut pairs = Box::new([0u64; 1024]);
-        let mut set = |b0: u8, b1: u8| {
-            let bit = (b0 as usize) << 8 | b1 as usize;
-            pairs[bit / 64] |= 1 << (bit % 64);
-        };
-        for t in &texts {
-            match t.get(1) {
-                Some(&b1) => set(t[0], b1),
-                None => (0..=255u8).for_each(|b1| set(t[0], b1)),
-            }
-        }
-        let dfa = DFA::builder()
+        let ac = AhoCorasick::builder()
+            .kind(Some(AhoCorasickKind::DFA))
             .match_kind(MatchKind::LeftmostLongest)
-            .start_kind(StartKind::Anchored)
+            .start_kind(StartKind::Unanchored)
             .ascii_case_insensitive(false)
             .prefilter(false)
             .byte_classes(true)
-            .build(&texts)
+            .build(&key_bytes)
             .map_err(|source| MatcherError::Build {
-                patterns: texts.len(),
+                patterns: key_bytes.len(),
                 source,
             })?;
-        let start = dfa.start_state(Anchored::Yes)?;
         Ok(Matcher {
-            dfa,
-            start,
-            prefix,
-            starts_nonword,
-            pairs,
+            ac,
+            keys,
+            key_prefix,
+            patterns: list,
         })
     }
 
     pub fn pattern_count(&self) -> usize {
-        self.prefix.len()
-    }
-
-    /// The longest pattern starting at `i` that ends on a boundary, as (pattern, end).
-    #[inline]
-    fn longest_at(&self, hay: &[u8], i: usize) -> Option<(u32, usize)> {
-        let mut sid = self.start;
-        let mut best = None;
-        let mut j = i;
-        while j < hay.len() {
-            sid = self.dfa.next_state(Anchored::Yes, sid, hay[j]);
-            j += 1;
-            if self.dfa.is_special(sid) {
-                if self.dfa.is_dead(sid) {
-                    break;
-                }
-                if self.dfa.is_match(sid) {
-                    let pid = self.dfa.match_pattern(sid, 0);
-                    if j == hay.len() || !WORD[hay[j] as usize] || self.prefix[pid.as_usize()] {
-                        best = Some((pid.as_u32(), j));
-                    }
-                }
-            }
-        }
-        best
+        self.patterns.len()
     }
 
     /// Appends every leftmost-longest whole-word occurrence to `out`.
     pub fn find_into(&self, text: &str, out: &mut Vec<Hit>) {
-        let hay = text.as_bytes();
-        let n = hay.len();
-        let mut i = 0;
-        while i < n {
-            let b = hay[i];
-            if WORD[b as usize] {
-                // a word start (the loop only ever stops at word starts or non-word bytes)
-                let b1 = hay.get(i + 1).copied().unwrap_or(0);
-                let bit = (b as usize) << 8 | b1 as usize;
-                if self.pairs[bit / 64] & (1 << (bit % 64)) != 0 {
-                    if let Some((pattern, end)) = self.longest_at(hay, i) {
-                        out.push(Hit {
-                            pattern,
-                            start: i as u32,
-                            end: end as u32,
-                        });
-                        i = end;
-                        continue;
-                    }
-                }
-                i = skip_word(hay, i + 1);
-            } else {
-                if self.starts_nonword[b as usize] && (i == 0 || !WORD[hay[i - 1] as usize]) {
-                    if let Some((pattern, end)) = self.longest_at(hay, i) {
-                        out.push(Hit {
-                            pattern,
-                            start: i as u32,
-                            end: end as u32,
-                        });
-                        i = end;
-                        continue;
-                    }
-                }
-                i += 1;
-            }
-        }
+        let mut scratch = Vec::new();
+        self.find_with(text, &mut scratch, out);
     }
 
-    #[doc(hidden)]
-    pub fn debug_stats(&self, text: &str) -> (usize, usize, usize) {
-        let hay = text.as_bytes();
-        let (mut walks, mut trans, mut starts) = (0, 0, 0);
-        let mut i = 0;
-        while i < hay.len() {
-            if WORD[hay[i] as usize] {
-                starts += 1;
-                let b1 = hay.get(i + 1).copied().unwrap_or(0);
-                let bit = (hay[i] as usize) << 8 | b1 as usize;
-                if self.pairs[bit / 64] & (1 << (bit % 64)) != 0 {
-                    walks += 1;
-                    let mut sid = self.start;
-                    let mut j = i;
-                    while j < hay.len() {
-                        sid = self.dfa.next_state(Anchored::Yes, sid, hay[j]);
-                        j += 1;
-                        trans += 1;
-                        if self.dfa.is_dead(sid) {
-                            break;
-                        }
-                    }
+    /// As [`Matcher::find_into`], reusing `scratch` for the folded copy of the text.
+    pub fn find_with(&self, text: &str, scratch: &mut Vec<u8>, out: &mut Vec<Hit>) {
+        let orig = text.as_bytes();
+        scratch.clear();
+        scratch.reserve(orig.len() + 2);
+        scratch.push(b' ');
+        scratch.extend(orig.iter().map(|&b| FOLD[b as usize]));
+        scratch.push(b' ');
+        let hay = scratch.as_slice();
+        let mut pos = 0;
+        while pos < hay.len() {
+            let Some(m) = self.ac.find(Input::new(hay).range(pos..)) else {
+                break;
+            };
+            // key byte 0 is the boundary before the pattern, at folded offset m.start(); the
+            // pattern itself starts at folded offset m.start() + 1, which is original offset
+            // m.start()
+            let start = m.start();
+            let key = m.pattern().as_usize();
+            let mut found = false;
+            for &pid in &self.keys[key] {
+                let p = &self.patterns[pid as usize];
+                let end = start + p.len;
+                if p.verify && orig.get(start..end) != Some(&p.bytes[..]) {
+                    continue;
                 }
-                i = skip_word(hay, i + 1);
-            } else {
-                i += 1;
+                out.push(Hit {
+                    pattern: pid,
+                    start: start as u32,
+                    end: end as u32,
+                });
+                found = true;
+                break;
             }
+            pos = match (found, self.key_prefix[key]) {
+                (true, true) => m.end(),
+                // the trailing boundary of this match is the leading boundary of the next
+                (true, false) => m.end() - 1,
+                (false, _) => start + 1,
+            };
         }
-        (starts, walks, trans)
     }
 
     pub fn find(&self, text: &str) -> Vec<Hit> {
@@ -310,25 +257,6 @@ mod tests {
                 (5, "amin")
             ]
         );
-    }
-
-    #[test]
-    fn word_lanes_agree_with_the_table() {
-        for b in 0..=255u8 {
-            let x = u64::from_le_bytes([b, b'a', 0xff, b'_', b'0', b' ', b'z', b]);
-            let lanes = word_lanes(x);
-            assert_eq!(lanes & 0x80 != 0, WORD[b as usize], "byte {b:#x}");
-            assert_eq!(
-                lanes >> 56 & 0x80 != 0,
-                WORD[b as usize],
-                "byte {b:#x} in the top lane"
-            );
-            assert_eq!(lanes >> 8 & 0x80 != 0, true);
-            assert_eq!(lanes >> 16 & 0x80 != 0, false);
-        }
-        let text = b"abcdefghij_0123 x";
-        assert_eq!(skip_word(text, 0), 15);
-        assert_eq!(skip_word(text, 16), 17);
     }
 
     #[test]

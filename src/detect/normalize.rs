@@ -28,9 +28,37 @@ pub const HAND_SIGN_TOKENS: [&str; 4] = ["jarisatu", "jaridua", "jaritiga", "jar
 ///
 /// Values must be fixed points of normalisation (lowercase ASCII words that are not keys
 /// themselves); [`SlangMap::insert`] refuses anything else so normalisation stays idempotent.
+/// FNV-1a: slang keys are short ASCII words looked up once per word of every post, where
+/// SipHash's DoS resistance buys nothing (the keys come from our own word lists).
+#[derive(Clone, Copy)]
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
+
 #[derive(Debug, Clone, Default)]
 pub struct SlangMap {
-    map: HashMap<Box<str>, Box<str>>,
+    map: HashMap<Box<[u8]>, Box<str>, FnvBuild>,
+    /// Longest key, so longer words skip the lookup.
+    max_len: usize,
+    /// Per first byte, a bit per key length present: most words skip the hash lookup.
+    lengths: Vec<u64>,
 }
 
 impl SlangMap {
@@ -51,16 +79,32 @@ impl SlangMap {
         if !word_ok(from) || to.split(' ').any(|w| !word_ok(w)) || from == to {
             return false;
         }
-        if to.split(' ').any(|w| self.map.contains_key(w))
+        if to.split(' ').any(|w| self.map.contains_key(w.as_bytes()))
             || self.map.values().any(|v| v.split(' ').any(|w| w == from))
         {
             return false;
         }
-        self.map.insert(from.into(), to.into());
+        self.map.insert(from.as_bytes().into(), to.into());
+        self.max_len = self.max_len.max(from.len());
+        if self.lengths.is_empty() {
+            self.lengths = vec![0; 256];
+        }
+        self.lengths[from.as_bytes()[0] as usize] |= 1 << from.len().min(63);
         true
     }
 
     pub fn get(&self, word: &str) -> Option<&str> {
+        self.get_bytes(word.as_bytes())
+    }
+
+    #[inline]
+    fn get_bytes(&self, word: &[u8]) -> Option<&str> {
+        let (Some(&first), true) = (word.first(), word.len() <= self.max_len) else {
+            return None;
+        };
+        if self.lengths[first as usize] & (1 << word.len().min(63)) == 0 {
+            return None;
+        }
         self.map.get(word).map(|v| &**v)
     }
 
@@ -117,8 +161,11 @@ struct Unit {
 
 /// Normalises `text`; see the module docs for the steps.
 pub fn normalize(text: &str, slang: &SlangMap) -> Normalized {
-    let mut units = Vec::with_capacity(text.len() + 8);
     let bytes = text.as_bytes();
+    if let Some(n) = normalize_plain_ascii(bytes, slang) {
+        return n;
+    }
+    let mut units = Vec::with_capacity(text.len() + 8);
     if text.is_ascii() && !bytes.contains(&b'<') && !bytes.contains(&b'&') {
         // Fast path: no HTML, no Unicode work; one unit per byte.
         for (i, &b) in bytes.iter().enumerate() {
@@ -141,10 +188,100 @@ pub fn normalize(text: &str, slang: &SlangMap) -> Normalized {
     join_leftover_letters(out, slang)
 }
 
+fn is_ascii_sep(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | b'-' | b'>')
+}
+
+/// The fast path for plain ASCII text (no HTML, no entities, no single-letter words): one pass
+/// over the bytes, words copied lowercased with identity spans, and only unusual tokens
+/// (digits, elongation, hashtags) going through the general word routine. It produces exactly
+/// what the general path would; `None` sends the text down the general path.
+fn normalize_plain_ascii(bytes: &[u8], slang: &SlangMap) -> Option<Normalized> {
+    let n = bytes.len();
+    if !bytes.is_ascii() || bytes.contains(&b'<') || bytes.contains(&b'&') {
+        return None;
+    }
+    let alnum = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    // a single-letter word may start a spaced-letter run: leave those to the general path
+    for i in 0..n {
+        if bytes[i].is_ascii_alphabetic()
+            && (i == 0 || !alnum(bytes[i - 1]))
+            && (i + 1 == n || !alnum(bytes[i + 1]))
+        {
+            return None;
+        }
+    }
+    let mut out = Out::with_capacity(n + 16);
+    let mut units: Vec<Unit> = Vec::with_capacity(32);
+    let mut buf: Vec<Unit> = Vec::with_capacity(32);
+    let unit = |i: usize| Unit {
+        c: bytes[i] as char,
+        start: i as u32,
+        end: i as u32 + 1,
+    };
+    let mut i = 0;
+    while i < n {
+        let b = bytes[i];
+        if is_ascii_sep(b) {
+            out.space();
+            i += 1;
+        } else if alnum(b) {
+            let mut j = i + 1;
+            while j < n && alnum(bytes[j]) {
+                j += 1;
+            }
+            let tok = &bytes[i..j];
+            let plain = tok.iter().all(|c| c.is_ascii_alphabetic())
+                && !tok
+                    .windows(3)
+                    .skip(1)
+                    .any(|w| w[0].eq_ignore_ascii_case(&w[1]) && w[1].eq_ignore_ascii_case(&w[2]));
+            if plain {
+                let at = out.text.len();
+                out.text.extend(tok.iter().map(|c| c.to_ascii_lowercase()));
+                if let Some(exp) = slang.get_bytes(&out.text[at..]) {
+                    out.text.truncate(at);
+                    out.push_str(exp, i as u32, j as u32);
+                } else {
+                    out.starts.extend(i as u32..j as u32);
+                    out.ends.extend(i as u32 + 1..j as u32 + 1);
+                    out.cursor = j as u32;
+                }
+            } else {
+                units.clear();
+                units.extend((i..j).map(unit));
+                word(&units, slang, &mut out, &mut buf, false);
+            }
+            i = j;
+        } else if b == b'#' && i + 1 < n && alnum(bytes[i + 1]) {
+            let mut j = i + 1;
+            while j < n && alnum(bytes[j]) {
+                j += 1;
+            }
+            out.push('#', i as u32, i as u32 + 1);
+            units.clear();
+            units.extend((i + 1..j).map(unit));
+            hashtag_parts(&units, slang, &mut out, &mut buf);
+            i = j;
+        } else {
+            out.push(b as char, i as u32, i as u32 + 1);
+            i += 1;
+        }
+    }
+    Some(join_leftover_letters(out.finish(), slang))
+}
+
 /// Joins runs of three or more standalone single letters left in the output (from hashtag
 /// parts, splits or decoded entities), so a second normalisation finds nothing more to join.
 fn join_leftover_letters(n: Normalized, slang: &SlangMap) -> Normalized {
     let b = n.text.as_bytes();
+    // cheap test first: a run needs "x y z", so some byte two after a space is a space too
+    if !b
+        .windows(4)
+        .any(|w| w[1] == b' ' && w[3] == b' ' && w[2].is_ascii_lowercase())
+    {
+        return n;
+    }
     let wb = |x: u8| x.is_ascii_alphanumeric() || x == b'_';
     let standalone = |i: usize| {
         b[i].is_ascii_lowercase()
@@ -178,7 +315,7 @@ fn join_leftover_letters(n: Normalized, slang: &SlangMap) -> Normalized {
     let mut buf = Vec::new();
     let mut at = 0;
     for (s, e) in runs {
-        out.text.push_str(&n.text[at..s]);
+        out.text.extend_from_slice(n.text[at..s].as_bytes());
         out.starts.extend_from_slice(&n.starts[at..s]);
         out.ends.extend_from_slice(&n.ends[at..s]);
         let letters: Vec<Unit> = (s..e)
@@ -192,14 +329,10 @@ fn join_leftover_letters(n: Normalized, slang: &SlangMap) -> Normalized {
         word(&letters, slang, &mut out, &mut buf, false);
         at = e;
     }
-    out.text.push_str(&n.text[at..]);
+    out.text.extend_from_slice(n.text[at..].as_bytes());
     out.starts.extend_from_slice(&n.starts[at..]);
     out.ends.extend_from_slice(&n.ends[at..]);
-    Normalized {
-        text: out.text,
-        starts: out.starts,
-        ends: out.ends,
-    }
+    out.finish()
 }
 
 /// HTML and Unicode decoding into units.
@@ -395,7 +528,8 @@ fn is_word_char(c: char) -> bool {
 
 /// The output under construction, byte by byte with spans.
 struct Out {
-    text: String,
+    /// Always valid UTF-8 (only whole chars are pushed); checked once in `finish`.
+    text: Vec<u8>,
     starts: Vec<u32>,
     ends: Vec<u32>,
     /// Original offset the next inserted (spanless) byte is pinned to.
@@ -405,25 +539,38 @@ struct Out {
 impl Out {
     fn with_capacity(n: usize) -> Out {
         Out {
-            text: String::with_capacity(n),
+            text: Vec::with_capacity(n),
             starts: Vec::with_capacity(n),
             ends: Vec::with_capacity(n),
             cursor: 0,
         }
     }
 
+    #[inline]
     fn push(&mut self, c: char, start: u32, end: u32) {
-        let before = self.text.len();
-        self.text.push(c);
-        for _ in before..self.text.len() {
+        let mut tmp = [0u8; 4];
+        let encoded = c.encode_utf8(&mut tmp).as_bytes();
+        self.text.extend_from_slice(encoded);
+        for _ in 0..encoded.len() {
             self.starts.push(start);
             self.ends.push(end);
         }
         self.cursor = end;
     }
 
+    /// Pushes lowercase ASCII `bytes`, one per unit, each with its unit's span.
+    fn push_ascii(&mut self, bytes: &[u8], units: &[Unit]) {
+        self.text.extend_from_slice(bytes);
+        self.starts.extend(units.iter().map(|u| u.start));
+        self.ends.extend(units.iter().map(|u| u.end));
+        if let Some(u) = units.last() {
+            self.cursor = u.end;
+        }
+    }
+
+    #[inline]
     fn push_str(&mut self, s: &str, start: u32, end: u32) {
-        self.text.push_str(s);
+        self.text.extend_from_slice(s.as_bytes());
         for _ in 0..s.len() {
             self.starts.push(start);
             self.ends.push(end);
@@ -432,23 +579,26 @@ impl Out {
     }
 
     /// A separating space, unless the output is empty or already ends in one.
+    #[inline]
     fn space(&mut self) {
-        if !self.text.is_empty() && !self.text.ends_with(' ') {
+        if self.text.last().is_some_and(|&b| b != b' ') {
             let at = self.cursor;
-            self.text.push(' ');
+            self.text.push(b' ');
             self.starts.push(at);
             self.ends.push(at);
         }
     }
 
     fn finish(mut self) -> Normalized {
-        while self.text.ends_with(' ') {
+        while self.text.last() == Some(&b' ') {
             self.text.pop();
             self.starts.pop();
             self.ends.pop();
         }
+        let text = String::from_utf8(self.text)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         Normalized {
-            text: self.text,
+            text,
             starts: self.starts,
             ends: self.ends,
         }
@@ -652,6 +802,33 @@ fn letter_parts_are_words(buf: &[Unit]) -> bool {
 
 /// Normalises one word token (units of word characters) into `out`.
 fn word(units: &[Unit], slang: &SlangMap, out: &mut Out, buf: &mut Vec<Unit>, in_hashtag: bool) {
+    // Fast path, most words: ASCII letters only, no elongation.
+    let mut key = [0u8; 32];
+    let mut plain = units.len() <= key.len();
+    if plain {
+        for (k, u) in units.iter().enumerate() {
+            let c = u.c;
+            if !c.is_ascii_alphabetic() {
+                plain = false;
+                break;
+            }
+            let l = c.to_ascii_lowercase() as u8;
+            if k >= 2 && key[k - 1] == l && key[k - 2] == l {
+                plain = false;
+                break;
+            }
+            key[k] = l;
+        }
+    }
+    if plain {
+        let key = &key[..units.len()];
+        if let Some(exp) = slang.get_bytes(key) {
+            out.push_str(exp, units[0].start, units[units.len() - 1].end);
+        } else {
+            out.push_ascii(key, units);
+        }
+        return;
+    }
     buf.clear();
     buf.extend(units.iter().map(|u| Unit {
         c: u.c.to_ascii_lowercase(),
@@ -738,13 +915,11 @@ fn word(units: &[Unit], slang: &SlangMap, out: &mut Out, buf: &mut Vec<Unit>, in
         for (k, u) in buf.iter().enumerate() {
             key[k] = u.c as u8;
         }
-        if let Ok(key) = std::str::from_utf8(&key[..buf.len()]) {
-            if let Some(exp) = slang.get(key) {
-                let start = buf[0].start;
-                let end = buf[buf.len() - 1].end;
-                out.push_str(exp, start, end);
-                return;
-            }
+        if let Some(exp) = slang.get_bytes(&key[..buf.len()]) {
+            let start = buf[0].start;
+            let end = buf[buf.len() - 1].end;
+            out.push_str(exp, start, end);
+            return;
         }
     }
     for u in buf.iter() {
