@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{self, ConfigSource, Loaded};
+use crate::detect;
 use crate::store::Store;
 use crate::telemetry::LogFormat;
 
@@ -51,6 +52,13 @@ pub enum Command {
     /// Register employees and their accounts.
     #[command(subcommand)]
     Accounts(AccountsCommand),
+    /// Show what detection would flag in a text, and why.
+    Check(CheckArgs),
+    /// Score detection against a labelled JSONL file (precision, recall, entity accuracy).
+    Eval(EvalArgs),
+    /// Work with the word lists.
+    #[command(subcommand)]
+    Wordlists(WordlistsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,6 +72,41 @@ pub enum AccountsCommand {
 pub struct CsvArgs {
     /// The CSV file.
     pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Print `{"findings":[...]}` instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Activity kind: post, reply, repost, quote, like.
+    #[arg(long, default_value = "post")]
+    pub kind: crate::model::ActivityKind,
+    /// Handle of the author of the replied-to, reposted, quoted or liked content.
+    #[arg(long, value_name = "HANDLE")]
+    pub target_author: Option<String>,
+    /// Text of the replied-to, reposted, quoted or liked content.
+    #[arg(long, value_name = "TEXT")]
+    pub target_text: Option<String>,
+    /// The person's own words (empty for likes and plain reposts).
+    #[arg(default_value = "")]
+    pub text: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Labelled activities, one JSON object per line (shared/eval/dev.jsonl format).
+    pub file: PathBuf,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WordlistsCommand {
+    /// Report duplicates, unknown ids, empty entries and malformed lines with file:line;
+    /// exits non-zero on errors.
+    Lint,
 }
 
 #[derive(Debug, Subcommand)]
@@ -150,6 +193,27 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 population_out: args.population_out,
             })?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Check(args) => {
+            let loaded = load_config(&source)?;
+            detect::commands::check(
+                &loaded.config.detect,
+                detect::commands::CheckInput {
+                    text: &args.text,
+                    kind: args.kind,
+                    target_author: args.target_author.as_deref(),
+                    target_text: args.target_text.as_deref(),
+                    json: args.json,
+                },
+            )
+        }
+        Command::Eval(args) => {
+            let loaded = load_config(&source)?;
+            detect::commands::eval(&loaded.config.detect, &args.file, args.json)
+        }
+        Command::Wordlists(WordlistsCommand::Lint) => {
+            let loaded = load_config(&source)?;
+            detect::commands::lint(&loaded.config.detect)
         }
     }
 }

@@ -20,6 +20,7 @@
 //! | [`daemon`] | the service loop: registry → scheduler → scans, with a clean stop |
 //! | [`http`] | the HTTP API and pages: `router(state)` |
 //! | [`metrics`] | counters and gauges in the Prometheus text format |
+//! | [`detect`] | pure detection: normalisation, word lists, matching, rules, explanation, eval |
 //! | [`model`] | the domain nouns: employees, accounts, activities, findings |
 //! | [`pipeline`] | one scan of one account: fetch, keep evidence, judge, store with the cursor |
 //! | [`registry`] | who is watched: employees, accounts, candidate accounts; CSV import |
@@ -32,6 +33,7 @@
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod detect;
 pub mod http;
 pub mod metrics;
 pub mod model;

@@ -1,0 +1,898 @@
+//! The compiled word lists: elections with their calendars, entities, cue classes, regions,
+//! slang, one Aho-Corasick automaton over every normalised term, the regex set, and the
+//! official accounts. Built once from `wordlists/` and shared read-only by every `detect` call;
+//! reloading means compiling a new one and swapping it in.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use jiff::civil::Date;
+use regex::{Regex, RegexSet};
+
+use super::matcher::{Boundary, Matcher};
+use super::normalize::{normalize, SlangMap, HAND_SIGN_TOKENS};
+use super::wordlists::{self, Level, Origin, Problem, RawWordlists, Section, WordlistError};
+
+/// Where an election stands on a given day. Rules may require stages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    Before,
+    CandidatesSet,
+    NumbersDrawn,
+    Campaign,
+    Quiet,
+    VoteDay,
+    After,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Before => "before",
+            Stage::CandidatesSet => "candidates_set",
+            Stage::NumbersDrawn => "numbers_drawn",
+            Stage::Campaign => "campaign",
+            Stage::Quiet => "quiet",
+            Stage::VoteDay => "vote_day",
+            Stage::After => "after",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Stage> {
+        [
+            Stage::Before,
+            Stage::CandidatesSet,
+            Stage::NumbersDrawn,
+            Stage::Campaign,
+            Stage::Quiet,
+            Stage::VoteDay,
+            Stage::After,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Calendar {
+    pub candidates_set: Option<Date>,
+    pub numbers_drawn: Option<Date>,
+    pub campaign: Option<(Date, Date)>,
+    pub quiet: Option<(Date, Date)>,
+    pub vote: Option<Date>,
+}
+
+impl Calendar {
+    /// The stage on `day`; without the relevant dates the earlier stage holds.
+    pub fn stage_on(&self, day: Date) -> Stage {
+        if let Some(vote) = self.vote {
+            if day > vote {
+                return Stage::After;
+            }
+            if day == vote {
+                return Stage::VoteDay;
+            }
+        }
+        if let Some((s, e)) = self.quiet {
+            if day >= s && day <= e {
+                return Stage::Quiet;
+            }
+        }
+        if let Some((s, e)) = self.campaign {
+            if day >= s && day <= e {
+                return Stage::Campaign;
+            }
+        }
+        if self.numbers_drawn.is_some_and(|d| day >= d) {
+            return Stage::NumbersDrawn;
+        }
+        if self.candidates_set.is_some_and(|d| day >= d) {
+            return Stage::CandidatesSet;
+        }
+        Stage::Before
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Election {
+    pub id: String,
+    pub name: String,
+    /// `None` for a national election, else the region id it is held in.
+    pub region: Option<usize>,
+    pub calendar: Calendar,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntityKind {
+    Pair,
+    Party,
+    Candidate,
+}
+
+#[derive(Debug, Clone)]
+pub struct Entity {
+    pub id: String,
+    pub election: usize,
+    pub kind: EntityKind,
+    pub number: Option<u8>,
+    /// Short name for reasons (`Prabowo–Gibran`, `Gerindra`).
+    pub label: String,
+}
+
+/// What a mention term says about its entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MentionClass {
+    Name,
+    Slogan,
+    Hashtag,
+    /// Phrases opponents use against the entity (`petugas partai`, `#TolakDinasti`).
+    Against,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MentionTerm {
+    pub entity: usize,
+    pub class: MentionClass,
+    /// Counts only with context (`amin`, `abah`, `garuda`).
+    pub ambiguous: bool,
+    /// Counts only when the text is about the entity's region (`petahana`).
+    pub regional: bool,
+    /// An acronym that is a stronger signal when written in capitals (`AMIN`, `RIDO`).
+    pub acronym: bool,
+}
+
+/// Classes of cue words, one `[section]` of `cues.txt` each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CueClass {
+    /// The text is about an election (`pemilu`, `capres`, `coblos`).
+    Election,
+    /// Words that make a bare number a ballot number (`nomor`, `no urut`, `coblos`).
+    Ballot,
+    /// Words after which a number is not a ballot number (`tps`, `rt`, `juara`).
+    NumberBlocker,
+    /// Words next to a number that make it a hand sign (`jari`, `driji`).
+    Finger,
+    /// The text is about parties (`partai`, `caleg`, `dapil`).
+    Party,
+    Support,
+    SupportWeak,
+    Invite,
+    Share,
+    Negative,
+    Negator,
+    Neutral,
+    Photo,
+    Attribute,
+}
+
+impl CueClass {
+    pub const ALL: [(&'static str, CueClass); 14] = [
+        ("election", CueClass::Election),
+        ("ballot", CueClass::Ballot),
+        ("number_blocker", CueClass::NumberBlocker),
+        ("finger", CueClass::Finger),
+        ("party", CueClass::Party),
+        ("support", CueClass::Support),
+        ("support_weak", CueClass::SupportWeak),
+        ("invite", CueClass::Invite),
+        ("share", CueClass::Share),
+        ("negative", CueClass::Negative),
+        ("negator", CueClass::Negator),
+        ("neutral", CueClass::Neutral),
+        ("photo", CueClass::Photo),
+        ("attribute", CueClass::Attribute),
+    ];
+}
+
+/// What one pattern of the automaton stands for; a pattern may stand for several things.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TermRef {
+    Mention(MentionTerm),
+    Cue(CueClass),
+    /// A number written as digits or a word (`02`, `dua`, `loro`).
+    Number(u8),
+    /// A hand-sign emoji token.
+    HandSign(u8),
+    Region(usize),
+    /// A phrase that points at one election (its vote day, its office words).
+    ElectionCue(usize),
+}
+
+/// Regex-set patterns: what their first capture group means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatternKind {
+    /// Capture 1 is a ballot number written in a ballot phrase.
+    Ballot,
+    /// Capture 1 is a number of raised fingers.
+    HandSign,
+}
+
+#[derive(Debug)]
+pub struct Lexicon {
+    pub elections: Vec<Election>,
+    pub entities: Vec<Entity>,
+    pub regions: Vec<String>,
+    pub slang: SlangMap,
+    pub(crate) matcher: Matcher,
+    /// Per automaton pattern, what it stands for.
+    pub(crate) terms: Vec<Vec<TermRef>>,
+    pub(crate) patterns: Vec<String>,
+    pub(crate) regex_set: RegexSet,
+    pub(crate) regexes: Vec<(Regex, PatternKind)>,
+    /// Canonical handle → entity, from the `account` entries.
+    pub(crate) accounts: HashMap<String, usize>,
+    /// Handle fragments (strong names squeezed, `pdiperjuangan`) → entity, for recognising
+    /// accounts named after a candidate or party that are not on the official list.
+    pub(crate) handle_names: Vec<(String, usize)>,
+    /// Number words → value (`dua` → 2), for the regex captures.
+    pub(crate) number_words: HashMap<String, u8>,
+    entity_index: HashMap<String, usize>,
+}
+
+/// Lowercase, no leading `@`: `@PraBowo` and `prabowo` are the same account;
+/// `@user@instance` becomes `user@instance`.
+pub fn canonical_handle(handle: &str) -> String {
+    handle.trim().trim_start_matches('@').to_lowercase()
+}
+
+const ENTITY_KEYS: [&str; 17] = [
+    "regional_against",
+    "election",
+    "kind",
+    "number",
+    "label",
+    "name",
+    "nickname",
+    "acronym",
+    "slogan",
+    "hashtag",
+    "hand_sign",
+    "against",
+    "ambiguous",
+    "ambiguous_slogan",
+    "ambiguous_against",
+    "regional",
+    "account",
+];
+
+impl Lexicon {
+    /// Reads and compiles a word-list directory. Any error-level problem fails the load, with
+    /// every problem listed.
+    pub fn load(dir: &Path) -> Result<Lexicon, WordlistError> {
+        let mut problems = Vec::new();
+        let raw = wordlists::read_dir(dir, &mut problems)?;
+        let lexicon = Lexicon::compile_raw(&raw, &mut problems)?;
+        if problems.iter().any(|p| p.level == Level::Error) {
+            return Err(WordlistError::Invalid(problems));
+        }
+        Ok(lexicon)
+    }
+
+    pub fn entity_id(&self, id: &str) -> Option<usize> {
+        self.entity_index.get(id).copied()
+    }
+
+    pub fn pattern_count(&self) -> usize {
+        self.patterns.len()
+    }
+
+    /// Compiles parsed word lists, appending every consistency problem to `problems`.
+    /// Returns `Err` only when the automaton or a regex cannot be built at all.
+    pub fn compile_raw(
+        raw: &RawWordlists,
+        problems: &mut Vec<Problem>,
+    ) -> Result<Lexicon, WordlistError> {
+        macro_rules! err {
+            ($origin:expr, $message:expr) => {
+                problems.push(Problem {
+                    level: Level::Error,
+                    origin: ($origin).clone(),
+                    message: $message,
+                })
+            };
+        }
+
+        // regions
+        let mut regions = Vec::new();
+        let mut region_index = HashMap::new();
+        for s in &raw.regions {
+            if region_index.insert(s.id.clone(), regions.len()).is_some() {
+                err!(&s.origin, format!("region '{}' is defined twice", s.id));
+            }
+            regions.push(s.id.clone());
+        }
+
+        // slang
+        let mut slang = SlangMap::new();
+        for s in &raw.slang {
+            for e in &s.entries {
+                if e.key != "map" {
+                    err!(
+                        &e.origin,
+                        format!("unknown key '{}' in slang (expected 'map')", e.key)
+                    );
+                    continue;
+                }
+                let Some((from, to)) = e.value.split_once("->") else {
+                    err!(
+                        &e.origin,
+                        format!(
+                            "malformed slang entry '{}': expected 'informal -> formal'",
+                            e.value
+                        )
+                    );
+                    continue;
+                };
+                let (from, to) = (from.trim().to_lowercase(), to.trim().to_lowercase());
+                if from.is_empty() || to.is_empty() {
+                    err!(&e.origin, "empty slang entry".to_string());
+                    continue;
+                }
+                if slang.get(&from).is_some() {
+                    problems.push(Problem {
+                        level: Level::Warning,
+                        origin: e.origin.clone(),
+                        message: format!("slang '{from}' is mapped twice; the first mapping wins"),
+                    });
+                    continue;
+                }
+                if !slang.insert(&from, &to) {
+                    problems.push(Problem {
+                        level: Level::Warning,
+                        origin: e.origin.clone(),
+                        message: format!("slang '{from} -> {to}' skipped: not single lowercase words, or it would chain with another entry"),
+                    });
+                }
+            }
+        }
+
+        // elections
+        let mut elections = Vec::new();
+        let mut election_index = HashMap::new();
+        let mut date_terms: Vec<(String, usize)> = Vec::new();
+        let mut office_terms: Vec<(String, usize, Origin)> = Vec::new();
+        for s in &raw.elections {
+            let mut calendar = Calendar {
+                candidates_set: None,
+                numbers_drawn: None,
+                campaign: None,
+                quiet: None,
+                vote: None,
+            };
+            let mut region = None;
+            let idx = elections.len();
+            for e in &s.entries {
+                match e.key.as_str() {
+                    "name" | "scope" => {}
+                    "region" => match region_index.get(&e.value) {
+                        Some(&r) => region = Some(r),
+                        None => err!(&e.origin, format!("unknown region id '{}'", e.value)),
+                    },
+                    "candidates_set" | "numbers_drawn" | "vote" => match e.value.parse::<Date>() {
+                        Ok(d) => match e.key.as_str() {
+                            "candidates_set" => calendar.candidates_set = Some(d),
+                            "numbers_drawn" => calendar.numbers_drawn = Some(d),
+                            _ => calendar.vote = Some(d),
+                        },
+                        Err(_) => err!(
+                            &e.origin,
+                            format!("'{}' is not a date (YYYY-MM-DD)", e.value)
+                        ),
+                    },
+                    "campaign" | "quiet" => {
+                        let parsed = e.value.split_once("..").and_then(|(a, b)| {
+                            Some((
+                                a.trim().parse::<Date>().ok()?,
+                                b.trim().parse::<Date>().ok()?,
+                            ))
+                        });
+                        match parsed {
+                            Some(range) if range.0 <= range.1 => {
+                                if e.key == "campaign" {
+                                    calendar.campaign = Some(range)
+                                } else {
+                                    calendar.quiet = Some(range)
+                                }
+                            }
+                            _ => err!(
+                                &e.origin,
+                                format!(
+                                    "'{}' is not a date range (YYYY-MM-DD..YYYY-MM-DD)",
+                                    e.value
+                                )
+                            ),
+                        }
+                    }
+                    "office" => office_terms.push((e.value.clone(), idx, e.origin.clone())),
+                    other => err!(
+                        &e.origin,
+                        format!("unknown key '{other}' in election [{}]", s.id)
+                    ),
+                }
+            }
+            let Some(name) = s.first("name") else {
+                err!(&s.origin, format!("election [{}] has no name", s.id));
+                continue;
+            };
+            if let Some(vote) = calendar.vote {
+                for t in vote_day_phrases(vote) {
+                    date_terms.push((t, idx));
+                }
+            }
+            if election_index.insert(s.id.clone(), idx).is_some() {
+                err!(&s.origin, format!("election '{}' is defined twice", s.id));
+            }
+            elections.push(Election {
+                id: s.id.clone(),
+                name: name.value.clone(),
+                region,
+                calendar,
+            });
+        }
+
+        // terms of the automaton
+        let mut builder = TermsBuilder::default();
+        let norm = |t: &str| normalize(t, &slang).text;
+        for (t, e) in &date_terms {
+            builder.add(&norm(t), Boundary::Word, TermRef::ElectionCue(*e));
+        }
+        for (t, e, origin) in &office_terms {
+            let n = norm(t);
+            if n.is_empty() {
+                err!(origin, format!("'{t}' is empty after normalisation"));
+            }
+            builder.add(&n, Boundary::Word, TermRef::ElectionCue(*e));
+        }
+        for (i, token) in HAND_SIGN_TOKENS.iter().enumerate() {
+            builder.add(token, Boundary::Word, TermRef::HandSign(i as u8 + 1));
+        }
+        for n in 1..=24u8 {
+            builder.add(&n.to_string(), Boundary::Word, TermRef::Number(n));
+            builder.add(&format!("{n:02}"), Boundary::Word, TermRef::Number(n));
+        }
+        for (r, s) in raw.regions.iter().enumerate() {
+            for e in &s.entries {
+                if e.key != "cue" {
+                    err!(
+                        &e.origin,
+                        format!(
+                            "unknown key '{}' in region [{}] (expected 'cue')",
+                            e.key, s.id
+                        )
+                    );
+                    continue;
+                }
+                builder.add(&norm(&e.value), Boundary::Word, TermRef::Region(r));
+            }
+        }
+        let mut number_words = HashMap::new();
+        for s in &raw.cues {
+            if s.id == "numbers" {
+                for e in &s.entries {
+                    match e.key.parse::<u8>() {
+                        Ok(n) if (1..=24).contains(&n) => {
+                            let w = norm(&e.value);
+                            number_words.insert(w.clone(), n);
+                            builder.add(&w, Boundary::Word, TermRef::Number(n));
+                        }
+                        _ => err!(
+                            &e.origin,
+                            format!("number word key '{}' must be a number 1-24", e.key)
+                        ),
+                    }
+                }
+                continue;
+            }
+            let Some(&(_, class)) = CueClass::ALL.iter().find(|(name, _)| *name == s.id) else {
+                err!(&s.origin, format!("unknown cue list [{}]", s.id));
+                continue;
+            };
+            for e in &s.entries {
+                if e.key != "cue" {
+                    err!(
+                        &e.origin,
+                        format!(
+                            "unknown key '{}' in cue list [{}] (expected 'cue')",
+                            e.key, s.id
+                        )
+                    );
+                    continue;
+                }
+                let (text, boundary) = match e.value.strip_suffix('*') {
+                    Some(stem) => (stem, Boundary::Prefix),
+                    None => (e.value.as_str(), Boundary::Word),
+                };
+                let n = norm(text);
+                if n.is_empty() {
+                    err!(
+                        &e.origin,
+                        format!("cue '{}' is empty after normalisation", e.value)
+                    );
+                    continue;
+                }
+                builder.add(&n, boundary, TermRef::Cue(class));
+            }
+        }
+
+        // entities
+        let mut entities = Vec::new();
+        let mut entity_index = HashMap::new();
+        for s in &raw.entities {
+            if entity_index.contains_key(&s.id) {
+                err!(&s.origin, format!("entity '{}' is defined twice", s.id));
+                continue;
+            }
+            entity_index.insert(s.id.clone(), entities.len());
+            entities.push(Entity {
+                id: s.id.clone(),
+                election: 0,
+                kind: EntityKind::Candidate,
+                number: None,
+                label: s.id.clone(),
+            });
+        }
+        let mut accounts = HashMap::new();
+        let mut handle_names = Vec::new();
+        // normalised term -> (entity, origin) for the duplicate check
+        let mut seen: HashMap<String, (usize, Origin, bool)> = HashMap::new();
+        for s in &raw.entities {
+            let Some(&idx) = entity_index.get(&s.id) else {
+                continue;
+            };
+            if entities[idx].id != s.id {
+                continue;
+            }
+            if !s.id.contains(':') {
+                err!(
+                    &s.origin,
+                    format!(
+                        "entity id '{}' must look like 'election:key' or 'party:name'",
+                        s.id
+                    )
+                );
+            }
+            match s.first("election") {
+                Some(e) => match election_index.get(&e.value) {
+                    Some(&el) => entities[idx].election = el,
+                    None => err!(&e.origin, format!("unknown election id '{}'", e.value)),
+                },
+                None => err!(&s.origin, format!("entity [{}] has no election", s.id)),
+            }
+            match s.first("kind").map(|e| (e, e.value.as_str())) {
+                Some((_, "pair")) => entities[idx].kind = EntityKind::Pair,
+                Some((_, "party")) => entities[idx].kind = EntityKind::Party,
+                Some((_, "candidate")) => entities[idx].kind = EntityKind::Candidate,
+                Some((e, other)) => err!(
+                    &e.origin,
+                    format!("unknown entity kind '{other}' (pair, party, candidate)")
+                ),
+                None => err!(&s.origin, format!("entity [{}] has no kind", s.id)),
+            }
+            if let Some(e) = s.first("number") {
+                match e.value.parse::<u8>() {
+                    Ok(n) if n >= 1 => entities[idx].number = Some(n),
+                    _ => err!(
+                        &e.origin,
+                        format!("ballot number '{}' is not a positive number", e.value)
+                    ),
+                }
+            }
+            if let Some(e) = s.first("label") {
+                entities[idx].label = e.value.clone();
+            }
+            let ambiguous_names: Vec<String> =
+                s.values("ambiguous").map(|e| norm(&e.value)).collect();
+            for e in &s.entries {
+                if !ENTITY_KEYS.contains(&e.key.as_str()) && e.key != "party" {
+                    err!(
+                        &e.origin,
+                        format!("unknown key '{}' in entity [{}]", e.key, s.id)
+                    );
+                    continue;
+                }
+                if e.key == "party" {
+                    let id = format!("party:{}", e.value);
+                    if !entity_index.contains_key(&id) {
+                        err!(&e.origin, format!("unknown party id '{id}'"));
+                    }
+                    continue;
+                }
+                if e.key == "account" {
+                    let Some((platform, handle)) = e.value.split_once(':') else {
+                        err!(
+                            &e.origin,
+                            format!("account '{}' must be 'platform:handle'", e.value)
+                        );
+                        continue;
+                    };
+                    if platform.trim().parse::<crate::model::Platform>().is_err() {
+                        err!(
+                            &e.origin,
+                            format!("unknown platform '{}' in account", platform.trim())
+                        );
+                        continue;
+                    }
+                    let h = canonical_handle(handle);
+                    if let Some(&other) = accounts.get(&h) {
+                        if other != idx {
+                            err!(
+                                &e.origin,
+                                format!("account '{h}' is listed for two entities")
+                            );
+                        }
+                    }
+                    accounts.insert(h, idx);
+                    continue;
+                }
+                let (class, ambiguous, regional) = match e.key.as_str() {
+                    "name" | "nickname" | "acronym" => (MentionClass::Name, false, false),
+                    "ambiguous" => (MentionClass::Name, true, false),
+                    "regional" => (MentionClass::Name, true, true),
+                    "regional_against" => (MentionClass::Against, true, true),
+                    "slogan" => (MentionClass::Slogan, false, false),
+                    "ambiguous_slogan" => (MentionClass::Slogan, true, false),
+                    "hashtag" => (MentionClass::Hashtag, false, false),
+                    "against" => (MentionClass::Against, false, false),
+                    "ambiguous_against" => (MentionClass::Against, true, false),
+                    "hand_sign" => continue, // documented per entity; detected through numbers
+                    _ => continue,
+                };
+                let n = norm(&e.value);
+                if n.is_empty() {
+                    err!(
+                        &e.origin,
+                        format!("'{}' is empty after normalisation", e.value)
+                    );
+                    continue;
+                }
+                if e.key == "hashtag" && !n.starts_with('#') {
+                    err!(
+                        &e.origin,
+                        format!("hashtag '{}' must start with '#'", e.value)
+                    );
+                }
+                let ambiguous = ambiguous || (e.key != "ambiguous" && ambiguous_names.contains(&n));
+                let acronym = e.key == "acronym"
+                    || (ambiguous
+                        && e.value
+                            .chars()
+                            .filter(|c| c.is_alphabetic())
+                            .all(|c| c.is_uppercase()));
+                match seen.get(&n) {
+                    Some((other, origin, other_amb))
+                        if *other != idx
+                            && !(ambiguous && *other_amb)
+                            && class != MentionClass::Against =>
+                    {
+                        let level = if ambiguous || *other_amb {
+                            Level::Warning
+                        } else {
+                            Level::Error
+                        };
+                        problems.push(Problem {
+                            level,
+                            origin: e.origin.clone(),
+                            message: format!(
+                                "'{}' is listed for both {} ({origin}) and {}",
+                                e.value, entities[*other].id, s.id
+                            ),
+                        });
+                    }
+                    Some((other, origin, _)) if *other == idx && e.key != "ambiguous" => {
+                        problems.push(Problem {
+                            level: Level::Warning,
+                            origin: e.origin.clone(),
+                            message: format!(
+                                "'{}' is listed twice for {} (first at {origin})",
+                                e.value, s.id
+                            ),
+                        });
+                    }
+                    _ => {
+                        seen.insert(n.clone(), (idx, e.origin.clone(), ambiguous));
+                    }
+                }
+                if class == MentionClass::Name
+                    && !ambiguous
+                    && matches!(e.key.as_str(), "name" | "acronym")
+                {
+                    let squeezed: String =
+                        n.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+                    if squeezed.len() >= 6 {
+                        handle_names.push((squeezed, idx));
+                    }
+                }
+                if slang.get(&n).is_some() {
+                    problems.push(Problem {
+                        level: Level::Warning,
+                        origin: e.origin.clone(),
+                        message: format!(
+                            "'{}' is also a slang key and is rewritten before matching",
+                            e.value
+                        ),
+                    });
+                }
+                builder.add(
+                    &n,
+                    Boundary::Word,
+                    TermRef::Mention(MentionTerm {
+                        entity: idx,
+                        class,
+                        ambiguous,
+                        regional,
+                        acronym,
+                    }),
+                );
+            }
+        }
+        // a pair's "Name1 Name2" squeezed as a handle name too
+        handle_names.sort();
+        handle_names.dedup();
+
+        // regex set
+        let mut regexes = Vec::new();
+        for s in &raw.patterns {
+            let kind = match s.id.as_str() {
+                "ballot" => PatternKind::Ballot,
+                "hand_sign" => PatternKind::HandSign,
+                other => {
+                    err!(
+                        &s.origin,
+                        format!("unknown pattern list [{other}] (ballot, hand_sign)")
+                    );
+                    continue;
+                }
+            };
+            for e in &s.entries {
+                if e.key != "pattern" {
+                    err!(
+                        &e.origin,
+                        format!("unknown key '{}' in [{}] (expected 'pattern')", e.key, s.id)
+                    );
+                    continue;
+                }
+                match Regex::new(&e.value) {
+                    Ok(r) if r.captures_len() >= 2 => regexes.push((r, kind)),
+                    Ok(_) => err!(
+                        &e.origin,
+                        "pattern needs a capture group for the number".to_string()
+                    ),
+                    Err(source) => {
+                        return Err(WordlistError::Regex {
+                            origin: e.origin.clone(),
+                            source,
+                        })
+                    }
+                }
+            }
+        }
+        let regex_set =
+            RegexSet::new(regexes.iter().map(|(r, _)| r.as_str())).map_err(|source| {
+                WordlistError::Regex {
+                    origin: Origin {
+                        file: "patterns.txt".into(),
+                        line: 0,
+                    },
+                    source,
+                }
+            })?;
+
+        let matcher = Matcher::new(builder.patterns.iter().map(|(p, b)| (p.as_str(), *b)))?;
+        Ok(Lexicon {
+            elections,
+            entities,
+            regions,
+            slang,
+            matcher,
+            terms: builder.refs,
+            patterns: builder.patterns.into_iter().map(|(p, _)| p).collect(),
+            regex_set,
+            regexes,
+            accounts,
+            handle_names,
+            number_words,
+            entity_index,
+        })
+    }
+
+    /// The entity behind a handle on the official list, if any.
+    pub fn official_account(&self, handle: &str) -> Option<usize> {
+        let h = canonical_handle(handle);
+        if let Some(&e) = self.accounts.get(&h) {
+            return Some(e);
+        }
+        // `@user@instance` against a listed `user` (or the reverse)
+        let local = h.split('@').next().unwrap_or(&h);
+        self.accounts
+            .iter()
+            .find(|(k, _)| {
+                k.split('@').next() == Some(local) && (k.contains('@') != h.contains('@'))
+            })
+            .map(|(_, &e)| e)
+    }
+
+    /// The entity a handle is evidently named after (`pdiperjuangan.bsky.social`), for accounts
+    /// not on the official list. Only unambiguous names of six letters or more count.
+    pub fn named_account(&self, handle: &str) -> Option<usize> {
+        let h: String = canonical_handle(handle)
+            .split('@')
+            .next()
+            .unwrap_or("")
+            .split('.')
+            .filter(|part| !matches!(*part, "bsky" | "social" | "official" | "id" | "com"))
+            .collect::<Vec<_>>()
+            .join("");
+        let squeezed: String = h.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        self.handle_names
+            .iter()
+            .filter(|(name, _)| squeezed.contains(name.as_str()))
+            .max_by_key(|(name, _)| name.len())
+            .map(|(_, e)| *e)
+    }
+}
+
+/// Ways people write an election's vote day: `14 februari`, `14 feb`, `14/2`, `14/02`.
+fn vote_day_phrases(d: Date) -> Vec<String> {
+    const MONTHS: [(&str, &str); 12] = [
+        ("januari", "jan"),
+        ("februari", "feb"),
+        ("maret", "mar"),
+        ("april", "apr"),
+        ("mei", "mei"),
+        ("juni", "jun"),
+        ("juli", "jul"),
+        ("agustus", "agu"),
+        ("september", "sep"),
+        ("oktober", "okt"),
+        ("november", "nov"),
+        ("desember", "des"),
+    ];
+    let (long, short) = MONTHS[(d.month() - 1) as usize];
+    let day = d.day();
+    let month = d.month();
+    vec![
+        format!("{day} {long}"),
+        format!("{day} {short}"),
+        format!("{day}/{month}"),
+        format!("{day}/{month:02}"),
+    ]
+}
+
+#[derive(Default)]
+struct TermsBuilder {
+    patterns: Vec<(String, Boundary)>,
+    refs: Vec<Vec<TermRef>>,
+    index: HashMap<String, usize>,
+}
+
+impl TermsBuilder {
+    fn add(&mut self, pattern: &str, boundary: Boundary, r: TermRef) {
+        if pattern.is_empty() {
+            return;
+        }
+        let i = match self.index.get(pattern) {
+            Some(&i) => {
+                // a prefix entry widens the boundary of an identical word entry
+                if boundary == Boundary::Prefix {
+                    self.patterns[i].1 = Boundary::Prefix;
+                }
+                i
+            }
+            None => {
+                self.patterns.push((pattern.to_string(), boundary));
+                self.refs.push(Vec::new());
+                self.index
+                    .insert(pattern.to_string(), self.patterns.len() - 1);
+                self.patterns.len() - 1
+            }
+        };
+        if !self.refs[i].contains(&r) {
+            self.refs[i].push(r);
+        }
+    }
+}
+
+/// Unused-section check helper for callers that want to know which sections exist.
+pub fn section_ids(sections: &[Section]) -> Vec<&str> {
+    sections.iter().map(|s| s.id.as_str()).collect()
+}

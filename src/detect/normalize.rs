@@ -1,0 +1,980 @@
+//! Offset-preserving normalisation of informal Indonesian social-media text (design §7).
+//!
+//! The matcher only ever sees normalised text, but reviewers must see what the person actually
+//! wrote. So every byte of the normalised text carries the byte span of the original it came
+//! from, and any normalised span can be mapped back to an exact, char-aligned original span.
+//!
+//! Steps, in order: HTML to text (tags dropped, block tags and `<br>` become spaces, entities
+//! decoded); Unicode compatibility decomposition with combining marks, zero-width characters,
+//! variation selectors and skin tones dropped (NFKC plus diacritic stripping, done per char);
+//! hand-sign emoji mapped to word tokens (`jarisatu` .. `jariempat`); `&` read as `dan`; dashes
+//! read as spaces; then per token: camel-case and letter/digit splitting of hashtags, lowercase,
+//! leetspeak folded only when digits sit inside a word (`pr4b0w0`), other letter-digit tokens
+//! split (`pemilu2024`), reduplication `ibu2` reduced to `ibu`, runs of three or more equal
+//! letters collapsed, sequences of three or more single letters joined (`g a n j a r`) and
+//! slang expanded from the word lists. Pure numbers are kept as they are: `02` is a ballot number.
+//!
+//! The result is idempotent: normalising normalised text changes nothing (a property test
+//! checks it), which is what lets word-list terms be normalised with the same function.
+
+use std::collections::HashMap;
+
+use unicode_normalization::char::{decompose_compatible, is_combining_mark};
+
+/// Tokens the hand-sign emoji become; plain words so they survive re-normalisation unchanged.
+pub const HAND_SIGN_TOKENS: [&str; 4] = ["jarisatu", "jaridua", "jaritiga", "jariempat"];
+
+/// Informal-to-formal word replacements applied to whole tokens.
+///
+/// Values must be fixed points of normalisation (lowercase ASCII words that are not keys
+/// themselves); [`SlangMap::insert`] refuses anything else so normalisation stays idempotent.
+/// FNV-1a: slang keys are short ASCII words looked up once per word of every post, where
+/// SipHash's DoS resistance buys nothing (the keys come from our own word lists).
+#[derive(Clone, Copy)]
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
+
+#[derive(Debug, Clone, Default)]
+pub struct SlangMap {
+    map: HashMap<Box<[u8]>, Box<str>, FnvBuild>,
+    /// Longest key, so longer words skip the lookup.
+    max_len: usize,
+    /// Per first byte, a bit per key length present: most words skip the hash lookup.
+    lengths: Vec<u64>,
+}
+
+impl SlangMap {
+    pub fn new() -> SlangMap {
+        SlangMap::default()
+    }
+
+    /// Adds `from → to`; returns false (and adds nothing) when the pair would make
+    /// normalisation unstable: `from` not a single lowercase ASCII word, `to` not lowercase
+    /// ASCII words separated by single spaces, or a chain (`to` contains a key or `from` is
+    /// used inside an existing value).
+    pub fn insert(&mut self, from: &str, to: &str) -> bool {
+        let word_ok = |w: &str| {
+            !w.is_empty()
+                && w.bytes().all(|b| b.is_ascii_lowercase())
+                && !has_run_of_three(w.as_bytes())
+        };
+        if !word_ok(from) || to.split(' ').any(|w| !word_ok(w)) || from == to {
+            return false;
+        }
+        if to.split(' ').any(|w| self.map.contains_key(w.as_bytes()))
+            || self.map.values().any(|v| v.split(' ').any(|w| w == from))
+        {
+            return false;
+        }
+        self.map.insert(from.as_bytes().into(), to.into());
+        self.max_len = self.max_len.max(from.len());
+        if self.lengths.is_empty() {
+            self.lengths = vec![0; 256];
+        }
+        self.lengths[from.as_bytes()[0] as usize] |= 1 << from.len().min(63);
+        true
+    }
+
+    pub fn get(&self, word: &str) -> Option<&str> {
+        self.get_bytes(word.as_bytes())
+    }
+
+    #[inline]
+    fn get_bytes(&self, word: &[u8]) -> Option<&str> {
+        let (Some(&first), true) = (word.first(), word.len() <= self.max_len) else {
+            return None;
+        };
+        if self.lengths[first as usize] & (1 << word.len().min(63)) == 0 {
+            return None;
+        }
+        self.map.get(word).map(|v| &**v)
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+fn has_run_of_three(b: &[u8]) -> bool {
+    b.windows(3).any(|w| w[0] == w[1] && w[1] == w[2])
+}
+
+/// Normalised text with, for every byte, the original byte span it came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Normalized {
+    pub text: String,
+    starts: Vec<u32>,
+    ends: Vec<u32>,
+}
+
+impl Normalized {
+    /// The original byte span `[start, end)` that normalised bytes `[from, to)` came from.
+    /// An empty or out-of-range request maps to an empty span.
+    pub fn original_span(&self, from: usize, to: usize) -> (usize, usize) {
+        if from >= to || to > self.text.len() {
+            let at = self.starts.get(from).copied().unwrap_or(0) as usize;
+            return (at, at);
+        }
+        let start = self.starts[from] as usize;
+        let end = self.ends[to - 1] as usize;
+        (start, end.max(start))
+    }
+
+    pub fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+}
+
+/// One character of the decoded text with the original span it stands for.
+#[derive(Clone, Copy)]
+struct Unit {
+    c: char,
+    start: u32,
+    end: u32,
+}
+
+/// Normalises `text`; see the module docs for the steps.
+pub fn normalize(text: &str, slang: &SlangMap) -> Normalized {
+    let bytes = text.as_bytes();
+    if let Some(n) = normalize_plain_ascii(bytes, slang) {
+        return n;
+    }
+    let mut units = Vec::with_capacity(text.len() + 8);
+    if text.is_ascii() && !bytes.contains(&b'<') && !bytes.contains(&b'&') {
+        // Fast path: no HTML, no Unicode work; one unit per byte.
+        for (i, &b) in bytes.iter().enumerate() {
+            let c = match b {
+                b'-' | b'>' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => ' ',
+                _ => b as char,
+            };
+            units.push(Unit {
+                c,
+                start: i as u32,
+                end: i as u32 + 1,
+            });
+        }
+    } else {
+        decode(text, &mut units);
+    }
+    let mut out = Out::with_capacity(text.len() + 16);
+    tokens(&units, slang, &mut out);
+    let out = out.finish();
+    join_leftover_letters(out, slang)
+}
+
+fn is_ascii_sep(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | b'-' | b'>')
+}
+
+/// The fast path for plain ASCII text (no HTML, no entities, no single-letter words): one pass
+/// over the bytes, words copied lowercased with identity spans, and only unusual tokens
+/// (digits, elongation, hashtags) going through the general word routine. It produces exactly
+/// what the general path would; `None` sends the text down the general path.
+fn normalize_plain_ascii(bytes: &[u8], slang: &SlangMap) -> Option<Normalized> {
+    let n = bytes.len();
+    if !bytes.is_ascii() || bytes.contains(&b'<') || bytes.contains(&b'&') {
+        return None;
+    }
+    let alnum = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    // a single-letter word may start a spaced-letter run: leave those to the general path
+    for i in 0..n {
+        if bytes[i].is_ascii_alphabetic()
+            && (i == 0 || !alnum(bytes[i - 1]))
+            && (i + 1 == n || !alnum(bytes[i + 1]))
+        {
+            return None;
+        }
+    }
+    let mut out = Out::with_capacity(n + 16);
+    let mut units: Vec<Unit> = Vec::with_capacity(32);
+    let mut buf: Vec<Unit> = Vec::with_capacity(32);
+    let unit = |i: usize| Unit {
+        c: bytes[i] as char,
+        start: i as u32,
+        end: i as u32 + 1,
+    };
+    let mut i = 0;
+    while i < n {
+        let b = bytes[i];
+        if is_ascii_sep(b) {
+            out.space();
+            i += 1;
+        } else if alnum(b) {
+            let mut j = i + 1;
+            while j < n && alnum(bytes[j]) {
+                j += 1;
+            }
+            let tok = &bytes[i..j];
+            let plain = tok.iter().all(|c| c.is_ascii_alphabetic())
+                && !tok
+                    .windows(3)
+                    .skip(1)
+                    .any(|w| w[0].eq_ignore_ascii_case(&w[1]) && w[1].eq_ignore_ascii_case(&w[2]));
+            if plain {
+                let at = out.text.len();
+                out.text.extend(tok.iter().map(|c| c.to_ascii_lowercase()));
+                if let Some(exp) = slang.get_bytes(&out.text[at..]) {
+                    out.text.truncate(at);
+                    out.push_str(exp, i as u32, j as u32);
+                } else {
+                    out.starts.extend(i as u32..j as u32);
+                    out.ends.extend(i as u32 + 1..j as u32 + 1);
+                    out.cursor = j as u32;
+                }
+            } else {
+                units.clear();
+                units.extend((i..j).map(unit));
+                word(&units, slang, &mut out, &mut buf, false);
+            }
+            i = j;
+        } else if b == b'#' && i + 1 < n && alnum(bytes[i + 1]) {
+            let mut j = i + 1;
+            while j < n && alnum(bytes[j]) {
+                j += 1;
+            }
+            out.push('#', i as u32, i as u32 + 1);
+            units.clear();
+            units.extend((i + 1..j).map(unit));
+            hashtag_parts(&units, slang, &mut out, &mut buf);
+            i = j;
+        } else {
+            out.push(b as char, i as u32, i as u32 + 1);
+            i += 1;
+        }
+    }
+    Some(join_leftover_letters(out.finish(), slang))
+}
+
+/// Joins runs of three or more standalone single letters left in the output (from hashtag
+/// parts, splits or decoded entities), so a second normalisation finds nothing more to join.
+fn join_leftover_letters(n: Normalized, slang: &SlangMap) -> Normalized {
+    let b = n.text.as_bytes();
+    // cheap test first: a run needs "x y z", so some byte two after a space is a space too
+    if !b
+        .windows(4)
+        .any(|w| w[1] == b' ' && w[3] == b' ' && w[2].is_ascii_lowercase())
+    {
+        return n;
+    }
+    let wb = |x: u8| x.is_ascii_alphanumeric() || x == b'_';
+    let standalone = |i: usize| {
+        b[i].is_ascii_lowercase()
+            && (i == 0 || !wb(b[i - 1]))
+            && (i + 1 == b.len() || !wb(b[i + 1]))
+    };
+    // quick check: any run at all?
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if standalone(i) {
+            let start = i;
+            let mut j = i;
+            let mut count = 1;
+            while j + 2 < b.len() && b[j + 1] == b' ' && standalone(j + 2) {
+                j += 2;
+                count += 1;
+            }
+            if count >= 3 {
+                runs.push((start, j + 1));
+            }
+            i = j + 1;
+        } else {
+            i += 1;
+        }
+    }
+    if runs.is_empty() {
+        return n;
+    }
+    let mut out = Out::with_capacity(n.text.len());
+    let mut buf = Vec::new();
+    let mut at = 0;
+    for (s, e) in runs {
+        out.text.extend_from_slice(n.text[at..s].as_bytes());
+        out.starts.extend_from_slice(&n.starts[at..s]);
+        out.ends.extend_from_slice(&n.ends[at..s]);
+        let letters: Vec<Unit> = (s..e)
+            .step_by(2)
+            .map(|k| Unit {
+                c: b[k] as char,
+                start: n.starts[k],
+                end: n.ends[k],
+            })
+            .collect();
+        word(&letters, slang, &mut out, &mut buf, false);
+        at = e;
+    }
+    out.text.extend_from_slice(n.text[at..].as_bytes());
+    out.starts.extend_from_slice(&n.starts[at..]);
+    out.ends.extend_from_slice(&n.ends[at..]);
+    out.finish()
+}
+
+/// HTML and Unicode decoding into units.
+fn decode(text: &str, units: &mut Vec<Unit>) {
+    let looks_html = text.contains('<') && text.contains('>');
+    let mut iter = text.char_indices().peekable();
+    while let Some((i, c)) = iter.next() {
+        let start = i as u32;
+        let mut end = (i + c.len_utf8()) as u32;
+        if c == '<' {
+            if looks_html {
+                if let Some(close) = tag_end(text, i) {
+                    let tag = &text[i + 1..close];
+                    if is_block_tag(tag) {
+                        units.push(Unit {
+                            c: ' ',
+                            start,
+                            end: close as u32 + 1,
+                        });
+                    }
+                    while iter.peek().is_some_and(|&(j, _)| j <= close) {
+                        iter.next();
+                    }
+                    continue;
+                }
+            }
+            units.push(Unit { c: ' ', start, end });
+            continue;
+        }
+        let mut ch = c;
+        if c == '&' {
+            if let Some((decoded, len)) = entity(&text[i..]) {
+                ch = decoded;
+                end = (i + len) as u32;
+                while iter.peek().is_some_and(|&(j, _)| (j as u32) < end) {
+                    iter.next();
+                }
+            }
+        }
+        push_char(ch, start, end, text, end as usize, units);
+    }
+}
+
+/// Position of the `>` closing a tag opened at `open`, when the `<` really starts a tag.
+fn tag_end(text: &str, open: usize) -> Option<usize> {
+    let rest = &text[open + 1..];
+    let first = rest.chars().next()?;
+    if !(first.is_ascii_alphabetic() || first == '/' || first == '!') {
+        return None;
+    }
+    let close = rest.find('>')?;
+    if rest[..close].contains('<') {
+        return None;
+    }
+    Some(open + 1 + close)
+}
+
+fn is_block_tag(tag: &str) -> bool {
+    let name: String = tag
+        .trim_start_matches('/')
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    matches!(
+        name.as_str(),
+        "br" | "p" | "div" | "li" | "ul" | "ol" | "blockquote" | "h1" | "h2" | "h3" | "tr" | "td"
+    )
+}
+
+/// Decodes an HTML entity at the start of `s` (which begins with `&`): the char and the
+/// entity's byte length.
+fn entity(s: &str) -> Option<(char, usize)> {
+    let semi = s.as_bytes().iter().take(12).position(|&b| b == b';')?;
+    let name = &s[1..semi];
+    let c = match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        "nbsp" => ' ',
+        _ => {
+            let code = if let Some(hex) = name.strip_prefix("#x").or(name.strip_prefix("#X")) {
+                u32::from_str_radix(hex, 16).ok()?
+            } else if let Some(dec) = name.strip_prefix('#') {
+                dec.parse::<u32>().ok()?
+            } else {
+                return None;
+            };
+            char::from_u32(code)?
+        }
+    };
+    Some((c, semi + 1))
+}
+
+/// Hand-sign number (1–4) of an emoji, if it is one.
+fn hand_sign(c: char) -> Option<usize> {
+    match c {
+        '\u{261D}' | '\u{1F446}' => Some(1),
+        '\u{270C}' => Some(2),
+        '\u{1F91F}' | '\u{1F918}' => Some(3),
+        _ => None,
+    }
+}
+
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}'
+        | '\u{FE00}'..='\u{FE0F}' | '\u{1F3FB}'..='\u{1F3FF}' | '\u{E0100}'..='\u{E01EF}'
+        | '\u{20E3}')
+}
+
+fn is_dash(c: char) -> bool {
+    matches!(c, '-' | '\u{2010}'..='\u{2015}' | '\u{2212}')
+}
+
+/// Pushes one decoded char: keycaps and hand signs become marker units, the rest is
+/// decomposed with marks and invisibles dropped. `after` is the byte offset following the
+/// char in `text`, used to spot a keycap sequence (`1`, U+FE0F, U+20E3).
+fn push_char(c: char, start: u32, end: u32, text: &str, after: usize, units: &mut Vec<Unit>) {
+    if c.is_ascii() {
+        if c.is_ascii_digit() {
+            // keycap: digit, optional VS16, U+20E3
+            let rest = &text[after..];
+            let rest = rest.strip_prefix('\u{FE0F}').unwrap_or(rest);
+            if rest.starts_with('\u{20E3}') {
+                let n = (c as u8 - b'0') as usize;
+                if (1..=4).contains(&n) {
+                    units.push(Unit {
+                        c: marker(n),
+                        start,
+                        end: (text.len() - rest.len() + '\u{20E3}'.len_utf8()) as u32,
+                    });
+                    return;
+                }
+            }
+        }
+        let c = match c {
+            '\t' | '\n' | '\r' | '\u{b}' | '\u{c}' | '>' | '<' => ' ',
+            '-' => ' ',
+            _ => c,
+        };
+        units.push(Unit { c, start, end });
+        return;
+    }
+    if is_invisible(c) {
+        return;
+    }
+    if let Some(n) = hand_sign(c) {
+        units.push(Unit {
+            c: marker(n),
+            start,
+            end,
+        });
+        return;
+    }
+    if c.is_whitespace() || is_dash(c) {
+        units.push(Unit { c: ' ', start, end });
+        return;
+    }
+    if is_marker(c) {
+        // A literal private-use marker in the input would otherwise be read as a hand sign.
+        units.push(Unit { c: ' ', start, end });
+        return;
+    }
+    decompose_compatible(c, |d| {
+        if is_combining_mark(d) || is_invisible(d) || is_marker(d) {
+            return;
+        }
+        let d = if d.is_whitespace() || is_dash(d) || d == '<' || d == '>' {
+            ' '
+        } else {
+            d
+        };
+        units.push(Unit { c: d, start, end });
+    });
+}
+
+const MARKER_BASE: u32 = 0xE100;
+
+fn marker(n: usize) -> char {
+    char::from_u32(MARKER_BASE + n as u32).unwrap_or(' ')
+}
+
+fn is_marker(c: char) -> bool {
+    (MARKER_BASE + 1..=MARKER_BASE + 4).contains(&(c as u32))
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// The output under construction, byte by byte with spans.
+struct Out {
+    /// Always valid UTF-8 (only whole chars are pushed); checked once in `finish`.
+    text: Vec<u8>,
+    starts: Vec<u32>,
+    ends: Vec<u32>,
+    /// Original offset the next inserted (spanless) byte is pinned to.
+    cursor: u32,
+}
+
+impl Out {
+    fn with_capacity(n: usize) -> Out {
+        Out {
+            text: Vec::with_capacity(n),
+            starts: Vec::with_capacity(n),
+            ends: Vec::with_capacity(n),
+            cursor: 0,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, c: char, start: u32, end: u32) {
+        let mut tmp = [0u8; 4];
+        let encoded = c.encode_utf8(&mut tmp).as_bytes();
+        self.text.extend_from_slice(encoded);
+        for _ in 0..encoded.len() {
+            self.starts.push(start);
+            self.ends.push(end);
+        }
+        self.cursor = end;
+    }
+
+    /// Pushes lowercase ASCII `bytes`, one per unit, each with its unit's span.
+    fn push_ascii(&mut self, bytes: &[u8], units: &[Unit]) {
+        self.text.extend_from_slice(bytes);
+        self.starts.extend(units.iter().map(|u| u.start));
+        self.ends.extend(units.iter().map(|u| u.end));
+        if let Some(u) = units.last() {
+            self.cursor = u.end;
+        }
+    }
+
+    #[inline]
+    fn push_str(&mut self, s: &str, start: u32, end: u32) {
+        self.text.extend_from_slice(s.as_bytes());
+        for _ in 0..s.len() {
+            self.starts.push(start);
+            self.ends.push(end);
+        }
+        self.cursor = end;
+    }
+
+    /// A separating space, unless the output is empty or already ends in one.
+    #[inline]
+    fn space(&mut self) {
+        if self.text.last().is_some_and(|&b| b != b' ') {
+            let at = self.cursor;
+            self.text.push(b' ');
+            self.starts.push(at);
+            self.ends.push(at);
+        }
+    }
+
+    fn finish(mut self) -> Normalized {
+        while self.text.last() == Some(&b' ') {
+            self.text.pop();
+            self.starts.pop();
+            self.ends.pop();
+        }
+        let text = String::from_utf8(self.text)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        Normalized {
+            text,
+            starts: self.starts,
+            ends: self.ends,
+        }
+    }
+}
+
+/// A run of word characters (the unit range) or a single other unit.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tok {
+    Word(usize, usize),
+    Hashtag(usize, usize),
+    Other(usize),
+    Space,
+}
+
+fn tokens(units: &[Unit], slang: &SlangMap, out: &mut Out) {
+    let mut toks: Vec<Tok> = Vec::with_capacity(units.len() / 4 + 4);
+    let mut i = 0;
+    while i < units.len() {
+        let c = units[i].c;
+        if c == ' ' || c.is_whitespace() {
+            if toks.last() != Some(&Tok::Space) {
+                toks.push(Tok::Space);
+            }
+            i += 1;
+        } else if is_word_char(c) {
+            let s = i;
+            while i < units.len() && is_word_char(units[i].c) {
+                i += 1;
+            }
+            toks.push(Tok::Word(s, i));
+        } else if c == '#' && i + 1 < units.len() && is_word_char(units[i + 1].c) {
+            let s = i;
+            i += 1;
+            while i < units.len() && is_word_char(units[i].c) {
+                i += 1;
+            }
+            toks.push(Tok::Hashtag(s, i));
+        } else {
+            toks.push(Tok::Other(i));
+            i += 1;
+        }
+    }
+
+    let mut buf: Vec<Unit> = Vec::with_capacity(32);
+    let mut t = 0;
+    while t < toks.len() {
+        match toks[t] {
+            Tok::Space => {
+                out.space();
+                t += 1;
+            }
+            Tok::Other(u) => {
+                let unit = units[u];
+                if is_marker(unit.c) {
+                    out.space();
+                    let n = unit.c as u32 - MARKER_BASE;
+                    out.push_str(HAND_SIGN_TOKENS[n as usize - 1], unit.start, unit.end);
+                    out.space();
+                } else if unit.c == '&' {
+                    out.space();
+                    out.push_str("dan", unit.start, unit.end);
+                    out.space();
+                } else {
+                    for lc in unit.c.to_lowercase() {
+                        if !is_combining_mark(lc) {
+                            out.push(lc, unit.start, unit.end);
+                        }
+                    }
+                }
+                t += 1;
+            }
+            Tok::Hashtag(s, e) => {
+                out.push('#', units[s].start, units[s].end);
+                hashtag_parts(&units[s + 1..e], slang, out, &mut buf);
+                t += 1;
+            }
+            Tok::Word(s, e) => {
+                // spaced letters: three or more single letters separated by single spaces
+                if e - s == 1 && units[s].c.is_ascii_alphabetic() {
+                    let mut j = t;
+                    let mut letters = 0;
+                    while let Some(Tok::Word(ws, we)) = toks.get(j) {
+                        if we - ws != 1 || !units[*ws].c.is_ascii_alphabetic() {
+                            break;
+                        }
+                        letters += 1;
+                        if toks.get(j + 1) == Some(&Tok::Space)
+                            && matches!(toks.get(j + 2), Some(Tok::Word(a, b)) if b - a == 1 && units[*a].c.is_ascii_alphabetic())
+                        {
+                            j += 2;
+                        } else {
+                            break;
+                        }
+                    }
+                    if letters >= 3 {
+                        buf.clear();
+                        let mut k = t;
+                        while k <= j {
+                            if let Tok::Word(ws, _) = toks[k] {
+                                buf.push(units[ws]);
+                            }
+                            k += 1;
+                        }
+                        let joined: Vec<Unit> = buf.clone();
+                        word(&joined, slang, out, &mut buf, false);
+                        t = j + 1;
+                        continue;
+                    }
+                }
+                word(&units[s..e], slang, out, &mut buf, false);
+                t += 1;
+            }
+        }
+    }
+}
+
+/// Splits a hashtag body by case changes and letter/digit changes, then treats each part as a
+/// word without leetspeak (digits in hashtags are numbers: `#Salam4Jari`).
+fn hashtag_parts(body: &[Unit], slang: &SlangMap, out: &mut Out, buf: &mut Vec<Unit>) {
+    let mut parts: Vec<Vec<Unit>> = Vec::with_capacity(4);
+    let mut cur: Vec<Unit> = Vec::with_capacity(body.len());
+    for (k, u) in body.iter().enumerate() {
+        if u.c == '_' {
+            if !cur.is_empty() {
+                parts.push(std::mem::take(&mut cur));
+            }
+            continue;
+        }
+        if let Some(prev) = cur.last().map(|p| p.c) {
+            let c = u.c;
+            let next = body.get(k + 1).map(|n| n.c);
+            let split = (prev.is_ascii_lowercase() && c.is_ascii_uppercase())
+                || (prev.is_ascii_alphabetic() && c.is_ascii_digit())
+                || (prev.is_ascii_digit() && c.is_ascii_alphabetic())
+                || (prev.is_ascii_uppercase()
+                    && c.is_ascii_uppercase()
+                    && next.is_some_and(|n| n.is_ascii_lowercase()));
+            if split {
+                parts.push(std::mem::take(&mut cur));
+            }
+        }
+        cur.push(*u);
+    }
+    if !cur.is_empty() {
+        parts.push(cur);
+    }
+    // A single letter on its own could later be joined with neighbouring single letters, so
+    // it is glued to an adjacent letter part; parts stay purely letters or purely digits, which
+    // keeps a second normalisation from splitting them differently.
+    let single = |p: &[Unit]| p.len() == 1 && p[0].c.is_ascii_alphabetic();
+    let letters = |p: &[Unit]| p.iter().all(|u| u.c.is_ascii_alphabetic());
+    let mut merged: Vec<Vec<Unit>> = Vec::with_capacity(parts.len());
+    for p in parts {
+        match merged.last_mut() {
+            Some(last) if letters(last) && letters(&p) && (single(&p) || single(last)) => {
+                last.extend(p)
+            }
+            _ => merged.push(p),
+        }
+    }
+    for (i, part) in merged.iter().enumerate() {
+        if i > 0 {
+            out.space();
+        }
+        word(part, slang, out, buf, false);
+    }
+}
+
+fn leet(d: char) -> Option<char> {
+    Some(match d {
+        '4' => 'a',
+        '3' => 'e',
+        '1' => 'i',
+        '0' => 'o',
+        '5' => 's',
+        '7' => 't',
+        '9' => 'g',
+        '6' => 'g',
+        '8' => 'b',
+        _ => return None,
+    })
+}
+
+/// True when every letter run of a mixed token has at least two letters, so splitting it
+/// cannot create single letters that a later pass would join (which would break idempotence).
+fn letter_parts_are_words(buf: &[Unit]) -> bool {
+    let mut run = 0;
+    for u in buf {
+        if u.c.is_ascii_digit() {
+            if run == 1 {
+                return false;
+            }
+            run = 0;
+        } else {
+            run += 1;
+        }
+    }
+    run != 1
+}
+
+/// Normalises one word token (units of word characters) into `out`.
+fn word(units: &[Unit], slang: &SlangMap, out: &mut Out, buf: &mut Vec<Unit>, in_hashtag: bool) {
+    // Fast path, most words: ASCII letters only, no elongation.
+    let mut key = [0u8; 32];
+    let mut plain = units.len() <= key.len();
+    if plain {
+        for (k, u) in units.iter().enumerate() {
+            let c = u.c;
+            if !c.is_ascii_alphabetic() {
+                plain = false;
+                break;
+            }
+            let l = c.to_ascii_lowercase() as u8;
+            if k >= 2 && key[k - 1] == l && key[k - 2] == l {
+                plain = false;
+                break;
+            }
+            key[k] = l;
+        }
+    }
+    if plain {
+        let key = &key[..units.len()];
+        if let Some(exp) = slang.get_bytes(key) {
+            out.push_str(exp, units[0].start, units[units.len() - 1].end);
+        } else {
+            out.push_ascii(key, units);
+        }
+        return;
+    }
+    buf.clear();
+    buf.extend(units.iter().map(|u| Unit {
+        c: u.c.to_ascii_lowercase(),
+        ..*u
+    }));
+    let has_digit = buf.iter().any(|u| u.c.is_ascii_digit());
+    let has_letter = buf.iter().any(|u| u.c.is_ascii_lowercase());
+    if has_digit && has_letter {
+        let first_digit = buf.iter().position(|u| u.c.is_ascii_digit()).unwrap_or(0);
+        let letter_after_digit = buf[first_digit..].iter().any(|u| u.c.is_ascii_lowercase());
+        let digit_count = buf.iter().filter(|u| u.c.is_ascii_digit()).count();
+        let letters_before = buf[..first_digit]
+            .iter()
+            .filter(|u| u.c.is_ascii_lowercase())
+            .count();
+        if !in_hashtag
+            && digit_count == 1
+            && first_digit == buf.len() - 1
+            && buf[first_digit].c == '2'
+            && letters_before >= 3
+        {
+            // reduplication: ibu2 -> ibu
+            buf.pop();
+        } else if !in_hashtag
+            && first_digit > 0
+            && letter_after_digit
+            && buf
+                .iter()
+                .all(|u| !u.c.is_ascii_digit() || leet(u.c).is_some())
+        {
+            for u in buf.iter_mut() {
+                if let Some(l) = leet(u.c) {
+                    u.c = l;
+                }
+            }
+        } else if letter_parts_are_words(buf) {
+            // split at letter/digit changes: pemilu2024 -> pemilu 2024
+            let mut s = 0;
+            for k in 1..=buf.len() {
+                if k == buf.len() || buf[k].c.is_ascii_digit() != buf[k - 1].c.is_ascii_digit() {
+                    let part: Vec<Unit> = buf[s..k].to_vec();
+                    if s > 0 {
+                        out.space();
+                    }
+                    let mut inner = Vec::new();
+                    word(&part, slang, out, &mut inner, in_hashtag);
+                    s = k;
+                }
+            }
+            return;
+        }
+    }
+    // collapse runs of three or more equal letters into one (elongation: gemoyyy)
+    let mut w = 0;
+    let mut r = 0;
+    while r < buf.len() {
+        let c = buf[r].c;
+        let mut run_end = r + 1;
+        if c.is_ascii_lowercase() {
+            while run_end < buf.len() && buf[run_end].c == c {
+                run_end += 1;
+            }
+        }
+        // word-initial runs are acronyms (PPP, PPPK, WWW), not elongation
+        if run_end - r >= 3 && r > 0 {
+            let mut kept = buf[r];
+            kept.end = buf[run_end - 1].end;
+            buf[w] = kept;
+            w += 1;
+        } else {
+            for x in r..run_end {
+                buf[w] = buf[x];
+                w += 1;
+            }
+        }
+        r = run_end;
+    }
+    buf.truncate(w);
+    if buf.is_empty() {
+        return;
+    }
+    if buf.len() <= 24 && buf.iter().all(|u| u.c.is_ascii_lowercase()) {
+        let mut key = [0u8; 24];
+        for (k, u) in buf.iter().enumerate() {
+            key[k] = u.c as u8;
+        }
+        if let Some(exp) = slang.get_bytes(&key[..buf.len()]) {
+            let start = buf[0].start;
+            let end = buf[buf.len() - 1].end;
+            out.push_str(exp, start, end);
+            return;
+        }
+    }
+    for u in buf.iter() {
+        out.push(u.c, u.start, u.end);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slang() -> SlangMap {
+        let mut s = SlangMap::new();
+        assert!(s.insert("yg", "yang"));
+        assert!(s.insert("jgn", "jangan"));
+        assert!(s.insert("paslon", "pasangan calon"));
+        assert!(!s.insert("x", "yg"), "chains are refused");
+        s
+    }
+
+    fn norm(t: &str) -> String {
+        normalize(t, &slang()).text
+    }
+
+    #[test]
+    fn folds_the_documented_phenomena() {
+        assert_eq!(norm("pr4b0w0 - g1br4n"), "prabowo gibran");
+        assert_eq!(norm("Gemoyyy amiiinnn"), "gemoy amin");
+        assert_eq!(norm("A M I N . titik"), "amin . titik");
+        assert_eq!(norm("#PrabowoGibran2024"), "#prabowo gibran 2024");
+        assert_eq!(norm("#Salam4Jari"), "#salam 4 jari");
+        assert_eq!(norm("coblos 02 yg"), "coblos 02 yang");
+        assert_eq!(norm("pose ☝️☝️"), "pose jarisatu jarisatu");
+        assert_eq!(norm("3️⃣ mantap"), "jaritiga mantap");
+        assert_eq!(norm("Pémilu   <b>café</b>"), "pemilu cafe");
+        assert_eq!(norm("ayat &amp; mayat"), "ayat dan mayat");
+        assert_eq!(norm("ibu2 pemilu2024"), "ibu pemilu 2024");
+        assert_eq!(norm("ga\u{200B}n\u{200D}jar"), "ganjar");
+        assert_eq!(norm("aamiin saat"), "aamiin saat");
+        assert_eq!(norm("PPP PPPK"), "ppp pppk", "acronyms are not elongation");
+    }
+
+    #[test]
+    fn spans_point_at_what_was_written() {
+        let text = "Ayo PR4B0W0!! yg";
+        let n = normalize(text, &slang());
+        let at = n.text.find("prabowo").unwrap();
+        let (s, e) = n.original_span(at, at + "prabowo".len());
+        assert_eq!(&text[s..e], "PR4B0W0");
+        let at = n.text.find("yang").unwrap();
+        let (s, e) = n.original_span(at + 1, at + 3);
+        assert_eq!(
+            &text[s..e],
+            "yg",
+            "a part of an expansion maps to the whole token"
+        );
+    }
+}

@@ -1,0 +1,615 @@
+//! From one text to evidence about entities: which entities it is really about (ambiguous
+//! names need context), which numbers and hand signs are ballot numbers and for whom, and which
+//! cues (support, invitation, negative, photo, attribute, share) sit near which entity.
+//!
+//! This is where the linguistic knowledge lives; the rules only combine what is found here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::lexicon::{
+    CueClass, EntityKind, Lexicon, MentionClass, MentionTerm, PatternKind, TermRef,
+};
+use super::normalize::{normalize, Normalized};
+use super::Scope;
+
+/// How many tokens apart a cue and a mention may be and still belong together.
+pub const NEAR: u32 = 8;
+/// How far an election word may be from an ambiguous name to vouch for it.
+pub const CONTEXT_WINDOW: u32 = 12;
+
+/// A signal about one entity; rules are written in terms of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Signal {
+    /// A confirmed name, nickname, acronym or slogan of the entity.
+    Mention,
+    Hashtag,
+    Slogan,
+    Support,
+    SupportWeak,
+    Invite,
+    Share,
+    Negative,
+    /// A phrase opponents use against the entity.
+    Against,
+    HandSign,
+    /// A ballot number resolved to the entity.
+    Ballot,
+    Photo,
+    Attribute,
+}
+
+impl Signal {
+    pub const ALL: [(&'static str, Signal); 13] = [
+        ("mention", Signal::Mention),
+        ("hashtag", Signal::Hashtag),
+        ("slogan", Signal::Slogan),
+        ("support", Signal::Support),
+        ("support_weak", Signal::SupportWeak),
+        ("invite", Signal::Invite),
+        ("share", Signal::Share),
+        ("negative", Signal::Negative),
+        ("against", Signal::Against),
+        ("hand_sign", Signal::HandSign),
+        ("ballot", Signal::Ballot),
+        ("photo", Signal::Photo),
+        ("attribute", Signal::Attribute),
+    ];
+
+    pub fn parse(s: &str) -> Option<Signal> {
+        Signal::ALL.iter().find(|(n, _)| *n == s).map(|(_, x)| *x)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct MentionHit {
+    term: MentionTerm,
+    pattern: u32,
+    tok: u32,
+    start: u32,
+    end: u32,
+    upper: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct CueHit {
+    class: CueClass,
+    tok: u32,
+    start: u32,
+    end: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct NumberHit {
+    n: u8,
+    tok: u32,
+    start: u32,
+    end: u32,
+    hand: bool,
+    ballot: bool,
+    /// `pilih 03`: a two-digit number after a ballot word needs no further context.
+    self_evident: bool,
+}
+
+/// Everything found in one text.
+#[derive(Debug)]
+pub struct Analysis {
+    pub norm: Normalized,
+    mentions: Vec<MentionHit>,
+    cues: Vec<CueHit>,
+    numbers: Vec<NumberHit>,
+    regions: Vec<usize>,
+    election_cues: Vec<(usize, u32)>,
+}
+
+impl Analysis {
+    pub fn has_cue(&self, class: CueClass) -> bool {
+        self.cues.iter().any(|c| c.class == class)
+    }
+
+    fn election_context(&self) -> bool {
+        self.has_cue(CueClass::Election) || !self.election_cues.is_empty()
+    }
+
+    /// Neutral-context cues found, as normalised spans.
+    pub fn neutral_spans(&self) -> Vec<(u32, u32)> {
+        self.cues
+            .iter()
+            .filter(|c| c.class == CueClass::Neutral)
+            .map(|c| (c.start, c.end))
+            .collect()
+    }
+}
+
+/// Normalises and scans one text.
+pub fn analyse(text: &str, lex: &Lexicon) -> Analysis {
+    let norm = normalize(text, &lex.slang);
+    let bytes = norm.text.as_bytes();
+    let mut word_starts: Vec<u32> = Vec::with_capacity(bytes.len() / 5 + 1);
+    for i in 0..bytes.len() {
+        let w = super::matcher::is_word_byte(bytes[i]);
+        if w && (i == 0 || !super::matcher::is_word_byte(bytes[i - 1])) {
+            word_starts.push(i as u32);
+        }
+    }
+    let tok_of = |pos: u32| -> u32 { word_starts.partition_point(|&s| s <= pos) as u32 };
+    let mut hits = Vec::new();
+    lex.matcher.find_into(&norm.text, &mut hits);
+    let mut a = Analysis {
+        mentions: Vec::new(),
+        cues: Vec::new(),
+        numbers: Vec::new(),
+        regions: Vec::new(),
+        election_cues: Vec::new(),
+        norm: Normalized::default(),
+    };
+    for h in &hits {
+        let tok = tok_of(h.start);
+        for r in &lex.terms[h.pattern as usize] {
+            match *r {
+                TermRef::Mention(term) => {
+                    let (s, e) = norm.original_span(h.start as usize, h.end as usize);
+                    let orig = text.get(s..e).unwrap_or("");
+                    let letters = orig.chars().filter(|c| c.is_alphabetic());
+                    let upper = orig.chars().filter(|c| c.is_alphabetic()).count() >= 2
+                        && letters.clone().all(|c| c.is_uppercase());
+                    a.mentions.push(MentionHit {
+                        term,
+                        pattern: h.pattern,
+                        tok,
+                        start: h.start,
+                        end: h.end,
+                        upper,
+                    });
+                }
+                TermRef::Cue(class) => a.cues.push(CueHit {
+                    class,
+                    tok,
+                    start: h.start,
+                    end: h.end,
+                }),
+                TermRef::Number(n) => a.numbers.push(NumberHit {
+                    n,
+                    tok,
+                    start: h.start,
+                    end: h.end,
+                    hand: false,
+                    ballot: bytes[h.start as usize] == b'0' && h.end - h.start == 2,
+                    self_evident: false,
+                }),
+                TermRef::HandSign(n) => a.numbers.push(NumberHit {
+                    n,
+                    tok,
+                    start: h.start,
+                    end: h.end,
+                    hand: true,
+                    ballot: false,
+                    self_evident: false,
+                }),
+                TermRef::Region(r) => a.regions.push(r),
+                TermRef::ElectionCue(e) => a.election_cues.push((e, tok)),
+            }
+        }
+    }
+    // regex set: ballot phrases and finger phrases
+    if !lex.regexes.is_empty() {
+        for i in lex.regex_set.matches(&norm.text).iter() {
+            let (re, kind) = &lex.regexes[i];
+            for caps in re.captures_iter(&norm.text) {
+                let Some(g) = caps.get(1) else { continue };
+                let n = g
+                    .as_str()
+                    .parse::<u8>()
+                    .ok()
+                    .or_else(|| lex.number_words.get(g.as_str()).copied());
+                let Some(n) = n else { continue };
+                let tok = tok_of(g.start() as u32);
+                match kind {
+                    PatternKind::Ballot => {
+                        if let Some(x) = a.numbers.iter_mut().find(|x| x.start == g.start() as u32)
+                        {
+                            x.ballot = true;
+                        } else {
+                            a.numbers.push(NumberHit {
+                                n,
+                                tok,
+                                start: g.start() as u32,
+                                end: g.end() as u32,
+                                hand: false,
+                                ballot: true,
+                                self_evident: false,
+                            });
+                        }
+                    }
+                    PatternKind::HandSign => {
+                        let m = caps.get(0).unwrap_or(g);
+                        a.numbers
+                            .retain(|x| !(x.start == g.start() as u32 && !x.hand));
+                        a.numbers.push(NumberHit {
+                            n,
+                            tok,
+                            start: m.start() as u32,
+                            end: m.end() as u32,
+                            hand: true,
+                            ballot: false,
+                            self_evident: false,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    // numbers: next to a finger word they are hand signs; after a ballot word, ballot numbers;
+    // after a blocker (`tps 05`, `juara 2`) never ballot numbers
+    let cue_at = |cues: &[CueHit], class: CueClass, tok: u32| {
+        cues.iter().any(|c| c.class == class && c.tok == tok)
+    };
+    for x in a.numbers.iter_mut() {
+        if x.hand {
+            continue;
+        }
+        let before = x.tok.wrapping_sub(1);
+        if cue_at(&a.cues, CueClass::Finger, x.tok + 1)
+            || (x.tok > 0 && cue_at(&a.cues, CueClass::Finger, before))
+        {
+            x.hand = true;
+            x.ballot = false;
+            continue;
+        }
+        if x.tok > 0 && cue_at(&a.cues, CueClass::NumberBlocker, before) {
+            x.ballot = false;
+            continue;
+        }
+        let is_digit = bytes[x.start as usize].is_ascii_digit();
+        // number words are ballot numbers only after "nomor"-like words: "coblos satu kali"
+        // is about how to vote, "nomor satu" is a number
+        let ballot_word_at = |tok: u32| {
+            a.cues.iter().any(|c| {
+                c.class == CueClass::Ballot
+                    && c.tok == tok
+                    && (is_digit || {
+                        let w = &norm.text[c.start as usize..c.end as usize];
+                        w.starts_with("no") || w.starts_with("urut")
+                    })
+            })
+        };
+        if (x.tok > 0 && ballot_word_at(before)) || (x.tok > 1 && ballot_word_at(x.tok - 2)) {
+            let two_digit = x.end - x.start == 2 && bytes[x.start as usize] == b'0';
+            x.self_evident = two_digit;
+            x.ballot = true;
+        }
+    }
+    a.numbers.retain(|x| x.hand || x.ballot);
+    a.norm = norm;
+    a
+}
+
+/// What a text says about one entity, with the normalised spans that show it.
+#[derive(Debug, Clone, Default)]
+pub struct EntityEvidence {
+    pub signals: BTreeSet<Signal>,
+    pub spans: Vec<(u32, u32)>,
+    /// Other entities of the same election mentioned as well (comparisons, news, lists).
+    pub rivals: usize,
+}
+
+/// Evidence per entity plus text-level facts.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    pub entities: BTreeMap<usize, EntityEvidence>,
+    pub neutral: Vec<(u32, u32)>,
+    /// Cues found in the text with no entity to attach to (used for quotes).
+    pub loose: BTreeSet<Signal>,
+    pub loose_spans: Vec<(u32, u32)>,
+}
+
+fn cue_signal(class: CueClass) -> Option<Signal> {
+    Some(match class {
+        CueClass::Support => Signal::Support,
+        CueClass::SupportWeak => Signal::SupportWeak,
+        CueClass::Invite => Signal::Invite,
+        CueClass::Share => Signal::Share,
+        CueClass::Negative => Signal::Negative,
+        CueClass::Photo => Signal::Photo,
+        CueClass::Attribute => Signal::Attribute,
+        _ => return None,
+    })
+}
+
+/// Weighs `a` (with `context`: the other text of a reply or quote, used only to vouch for
+/// names and pick the election) into evidence per entity in `scope`.
+pub fn evidence(
+    a: &Analysis,
+    context: Option<&Analysis>,
+    lex: &Lexicon,
+    scope: &Scope,
+) -> Evidence {
+    let mut ev = Evidence::default();
+    let in_scope = |e: usize| scope.stage_of(lex.entities[e].election).is_some();
+
+    // region: the scope's if given, else the one the texts point at most
+    let region = scope.region.or_else(|| {
+        let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
+        for r in a
+            .regions
+            .iter()
+            .chain(context.map(|c| c.regions.as_slice()).unwrap_or(&[]))
+        {
+            *counts.entry(*r).or_default() += 1;
+        }
+        let max = counts.values().copied().max()?;
+        let top: Vec<usize> = counts
+            .iter()
+            .filter(|(_, &c)| c == max)
+            .map(|(&r, _)| r)
+            .collect();
+        (top.len() == 1).then(|| top[0])
+    });
+    let ctx_election = context.is_some_and(|c| c.election_context());
+    let named_elections: BTreeSet<usize> = a
+        .election_cues
+        .iter()
+        .chain(context.map(|c| c.election_cues.as_slice()).unwrap_or(&[]))
+        .map(|(e, _)| *e)
+        .collect();
+    let election_near = |tok: u32| {
+        a.cues
+            .iter()
+            .any(|c| c.class == CueClass::Election && c.tok.abs_diff(tok) <= CONTEXT_WINDOW)
+            || a.election_cues
+                .iter()
+                .any(|(_, t)| t.abs_diff(tok) <= CONTEXT_WINDOW)
+    };
+    let party_near = |tok: u32| {
+        a.cues.iter().any(|c| {
+            matches!(c.class, CueClass::Party | CueClass::Attribute) && c.tok.abs_diff(tok) <= 3
+        })
+    };
+    let last_word = |p: u32| lex.patterns[p as usize].rsplit(' ').next().unwrap_or("");
+
+    // confirm mentions
+    let mut confirmed: Vec<MentionHit> = Vec::new();
+    for m in &a.mentions {
+        let e = m.term.entity;
+        if !in_scope(e) {
+            continue;
+        }
+        let entity = &lex.entities[e];
+        let ok = if m.term.regional {
+            region.is_some() && region == lex.elections[entity.election].region
+        } else if !m.term.ambiguous {
+            true
+        } else {
+            // a lower-case `amin` cannot vouch for anything: it is a prayer until shown otherwise
+            let can_vouch = |o: &MentionHit| {
+                !o.term.regional && !(o.term.ambiguous && o.term.acronym && !o.upper)
+            };
+            let corroborated = a.mentions.iter().any(|o| {
+                o.term.entity == e && last_word(o.pattern) != last_word(m.pattern) && can_vouch(o)
+            }) || context.is_some_and(|c| {
+                c.mentions
+                    .iter()
+                    .any(|o| o.term.entity == e && can_vouch(o))
+            });
+            let number_match = entity
+                .number
+                .is_some_and(|n| a.numbers.iter().any(|x| x.n == n));
+            if m.term.acronym && !m.upper {
+                // `amin` in lower case is a prayer until a plain name or the pair's number ties it
+                // to the pair
+                let strong_name = a
+                    .mentions
+                    .iter()
+                    .any(|o| o.term.entity == e && !o.term.ambiguous);
+                strong_name || number_match
+            } else {
+                let upper_with_cue = m.term.acronym
+                    && m.upper
+                    && a.cues.iter().any(|c| {
+                        matches!(c.class, CueClass::Support | CueClass::Invite)
+                            && c.tok.abs_diff(m.tok) <= 4
+                    });
+                corroborated
+                    || number_match
+                    || upper_with_cue
+                    || election_near(m.tok)
+                    || ctx_election
+                    || named_elections.contains(&entity.election)
+                    || (entity.kind == EntityKind::Party && party_near(m.tok))
+            }
+        };
+        if ok {
+            confirmed.push(*m);
+        }
+    }
+
+    let general_context = a.election_context() || ctx_election;
+    let party_context =
+        a.has_cue(CueClass::Party) || context.is_some_and(|c| c.has_cue(CueClass::Party));
+
+    // resolve ballot numbers and hand signs
+    let mut resolved: Vec<(usize, NumberHit)> = Vec::new();
+    for x in &a.numbers {
+        let candidates: Vec<usize> = (0..lex.entities.len())
+            .filter(|&e| in_scope(e) && lex.entities[e].number == Some(x.n))
+            .collect();
+        if candidates.is_empty() {
+            continue;
+        }
+        let mentioned: Vec<usize> = candidates
+            .iter()
+            .copied()
+            .filter(|&e| confirmed.iter().any(|m| m.term.entity == e))
+            .collect();
+        let pick: Vec<usize> = if !mentioned.is_empty() {
+            mentioned
+        } else if !(general_context || party_context || x.self_evident) {
+            Vec::new()
+        } else if let Some(r) = region.filter(|&r| {
+            candidates
+                .iter()
+                .any(|&e| lex.elections[lex.entities[e].election].region == Some(r))
+        }) {
+            candidates
+                .iter()
+                .copied()
+                .filter(|&e| lex.elections[lex.entities[e].election].region == Some(r))
+                .collect()
+        } else if candidates
+            .iter()
+            .any(|&e| named_elections.contains(&lex.entities[e].election))
+        {
+            candidates
+                .iter()
+                .copied()
+                .filter(|&e| named_elections.contains(&lex.entities[e].election))
+                .collect()
+        } else if party_context && !x.hand {
+            candidates
+                .iter()
+                .copied()
+                .filter(|&e| lex.entities[e].kind == EntityKind::Party)
+                .collect()
+        } else {
+            candidates
+                .iter()
+                .copied()
+                .filter(|&e| {
+                    lex.entities[e].kind == EntityKind::Pair
+                        && lex.elections[lex.entities[e].election].region.is_none()
+                })
+                .collect()
+        };
+        let pick: Vec<usize> = if pick.len() > 1 {
+            let parties = pick
+                .iter()
+                .filter(|&&e| lex.entities[e].kind == EntityKind::Party)
+                .count();
+            if party_context && !x.hand && parties > 0 {
+                pick.into_iter()
+                    .filter(|&e| lex.entities[e].kind == EntityKind::Party)
+                    .collect()
+            } else {
+                pick.into_iter()
+                    .filter(|&e| lex.entities[e].kind != EntityKind::Party)
+                    .collect()
+            }
+        } else {
+            pick
+        };
+        if pick.len() == 1 {
+            resolved.push((pick[0], *x));
+        }
+    }
+
+    // entity records
+    for m in &confirmed {
+        let rec = ev.entities.entry(m.term.entity).or_default();
+        rec.spans.push((m.start, m.end));
+        rec.signals.insert(match m.term.class {
+            MentionClass::Against => Signal::Against,
+            MentionClass::Hashtag => Signal::Hashtag,
+            MentionClass::Slogan => Signal::Slogan,
+            MentionClass::Name => Signal::Mention,
+        });
+    }
+    for (e, x) in &resolved {
+        let rec = ev.entities.entry(*e).or_default();
+        rec.spans.push((x.start, x.end));
+        rec.signals.insert(if x.hand {
+            Signal::HandSign
+        } else {
+            Signal::Ballot
+        });
+    }
+
+    // anchors: token positions of each entity's positive and negative evidence
+    let mut anchors: Vec<(usize, u32, bool)> = Vec::new();
+    for m in &confirmed {
+        anchors.push((m.term.entity, m.tok, m.term.class == MentionClass::Against));
+    }
+    for (e, x) in &resolved {
+        anchors.push((*e, x.tok, false));
+    }
+
+    // cues go to the nearest anchor
+    for c in &a.cues {
+        let Some(mut sig) = cue_signal(c.class) else {
+            continue;
+        };
+        let negated = a
+            .cues
+            .iter()
+            .any(|n| n.class == CueClass::Negator && n.tok < c.tok && c.tok - n.tok <= 2);
+        if negated && matches!(sig, Signal::Support | Signal::SupportWeak | Signal::Invite) {
+            sig = Signal::Negative;
+        }
+        let sole = anchors.iter().all(|a| a.0 == anchors[0].0);
+        let reach = if sole { 2 * NEAR } else { NEAR };
+        let best = anchors
+            .iter()
+            .map(|&(e, t, _)| (t.abs_diff(c.tok), e))
+            .filter(|&(d, _)| d <= reach)
+            .min();
+        match best {
+            Some((d, _)) => {
+                let winners: BTreeSet<usize> = anchors
+                    .iter()
+                    .filter(|&&(_, t, _)| t.abs_diff(c.tok) == d)
+                    .map(|&(e, _, _)| e)
+                    .collect();
+                for e in winners {
+                    let rec = ev.entities.entry(e).or_default();
+                    // support words next to an opponent's slur are not support for it
+                    let against_only = anchors.iter().filter(|a| a.0 == e).all(|a| a.2);
+                    let sig = if against_only
+                        && matches!(sig, Signal::Support | Signal::SupportWeak | Signal::Invite)
+                    {
+                        Signal::Negative
+                    } else {
+                        sig
+                    };
+                    rec.signals.insert(sig);
+                    rec.spans.push((c.start, c.end));
+                }
+            }
+            None => {
+                ev.loose.insert(sig);
+                ev.loose_spans.push((c.start, c.end));
+            }
+        }
+    }
+
+    // a reply naming one entity under a post asking whom to support answers the question
+    if let Some(c) = context {
+        let asks = c
+            .cues
+            .iter()
+            .any(|x| matches!(x.class, CueClass::Support | CueClass::SupportWeak));
+        if asks && ev.entities.len() == 1 {
+            if let Some(rec) = ev.entities.values_mut().next() {
+                if !rec.signals.contains(&Signal::Negative)
+                    && !rec.signals.contains(&Signal::Against)
+                {
+                    rec.signals.insert(Signal::SupportWeak);
+                }
+            }
+        }
+    }
+
+    // rivals: other entities of the same election in the same text
+    let keys: Vec<usize> = ev.entities.keys().copied().collect();
+    for &e in &keys {
+        let el = lex.entities[e].election;
+        let rivals = keys
+            .iter()
+            .filter(|&&o| o != e && lex.entities[o].election == el)
+            .count();
+        if let Some(rec) = ev.entities.get_mut(&e) {
+            rec.rivals = rivals;
+            rec.spans.sort_unstable();
+            rec.spans.dedup();
+        }
+    }
+    ev.neutral = a.neutral_spans();
+    ev
+}

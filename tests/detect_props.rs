@@ -1,0 +1,75 @@
+//! Property tests of normalisation: every normalised span maps back into the original text on
+//! char boundaries, and normalising twice changes nothing.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use netra::detect::normalize::{normalize, SlangMap};
+use netra::detect::Lexicon;
+use proptest::prelude::*;
+
+fn slang() -> &'static SlangMap {
+    static LEX: OnceLock<Lexicon> = OnceLock::new();
+    &LEX.get_or_init(|| {
+        Lexicon::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("wordlists"))
+            .expect("word lists")
+    })
+    .slang
+}
+
+/// Text shaped like posts: words, leetspeak, elongation, hashtags, emoji, HTML, odd Unicode.
+fn post() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        "[a-zA-Z]{1,8}",
+        "[a-z0-9]{1,6}",
+        "#[A-Za-z0-9_]{1,12}",
+        "@[a-z_]{1,8}",
+        Just(" ".to_string()),
+        Just("  ".to_string()),
+        Just("g a n j a r".to_string()),
+        Just("✌️".to_string()),
+        Just("1️⃣".to_string()),
+        Just("☝🏽".to_string()),
+        Just("<p>".to_string()),
+        Just("</p>".to_string()),
+        Just("<br/>".to_string()),
+        Just("&amp;".to_string()),
+        Just("&lt;".to_string()),
+        Just("&#39;".to_string()),
+        Just("é".to_string()),
+        Just("Ｐｒａｂｏｗｏ".to_string()),
+        Just("\u{200b}".to_string()),
+        Just("e\u{301}".to_string()),
+        Just("İ".to_string()),
+        Just("—".to_string()),
+        Just("-".to_string()),
+        Just("2".to_string()),
+        Just(".".to_string()),
+        "\\PC{1,3}",
+    ];
+    prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn spans_map_into_the_original_on_char_boundaries(text in post()) {
+        let n = normalize(&text, slang());
+        let len = n.text.len();
+        for from in 0..len {
+            for to in (from + 1)..=len.min(from + 12) {
+                let (s, e) = n.original_span(from, to);
+                prop_assert!(s <= e && e <= text.len(), "span {s}..{e} outside {}", text.len());
+                prop_assert!(text.is_char_boundary(s) && text.is_char_boundary(e));
+            }
+        }
+    }
+
+    #[test]
+    fn normalisation_is_idempotent(text in post()) {
+        let once = normalize(&text, slang()).text;
+        let twice = normalize(&once, slang()).text;
+        prop_assert_eq!(once, twice);
+    }
+}
