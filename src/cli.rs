@@ -52,6 +52,18 @@ pub enum Command {
     /// Register employees and their accounts.
     #[command(subcommand)]
     Accounts(AccountsCommand),
+    /// Register official candidate, party and campaign-team accounts.
+    #[command(subcommand)]
+    Watched(WatchedCommand),
+    /// Run the daemon: scheduled scans, the HTTP API and /metrics, until SIGINT or SIGTERM.
+    Serve,
+    /// Scan accounts now and exit with a summary.
+    Scan(ScanArgs),
+    /// Import activity collected by other tools (JSON lines; format in `sources::jsonl`).
+    ImportActivities(CsvArgs),
+    /// Work with findings.
+    #[command(subcommand)]
+    Findings(FindingsCommand),
     /// Show what detection would flag in a text, and why.
     Check(CheckArgs),
     /// Score detection against a labelled JSONL file (precision, recall, entity accuracy).
@@ -68,10 +80,47 @@ pub enum AccountsCommand {
     Import(CsvArgs),
 }
 
+#[derive(Debug, Subcommand)]
+pub enum WatchedCommand {
+    /// Import watched accounts from CSV (header `platform,handle,entity_id,role`); entity ids
+    /// must exist in the word lists.
+    Import(CsvArgs),
+}
+
 #[derive(Debug, Args)]
 pub struct CsvArgs {
-    /// The CSV file.
+    /// The input file.
     pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// One pass over the accounts that are due (the only mode: `serve` runs continuously).
+    #[arg(long, required = true)]
+    pub once: bool,
+    /// Scan only this account (its number), due or not.
+    #[arg(long, value_name = "ID")]
+    pub account: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FindingsCommand {
+    /// List findings, one per line.
+    List(FindingsListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FindingsListArgs {
+    /// One JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Only findings in this review state (new, in_review, needs_info, dismissed, escalated,
+    /// reported).
+    #[arg(long)]
+    pub status: Option<crate::model::ReviewState>,
+    /// Only findings of employees in this unit or below it.
+    #[arg(long)]
+    pub unit: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -171,6 +220,66 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("exported {count} records");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Watched(WatchedCommand::Import(args)) => {
+            let loaded = load_config(&source)?;
+            let store = open_store(&loaded)?;
+            let report = crate::app::import_watched(&loaded, &store, &args.file)?;
+            Ok(report_import(&report))
+        }
+        Command::Serve => {
+            let loaded = load_config(&source)?;
+            let store = open_store(&loaded)?;
+            let summary = crate::app::serve(&loaded, store)?;
+            eprintln!("{summary}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Scan(args) => {
+            let loaded = load_config(&source)?;
+            let store = open_store(&loaded)?;
+            let summary = crate::app::scan_once(&loaded, store, args.account)?;
+            println!("{summary}");
+            Ok(if summary.errors == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::ImportActivities(args) => {
+            let loaded = load_config(&source)?;
+            let store = open_store(&loaded)?;
+            match crate::app::import_activities(&loaded, &store, &args.file)? {
+                Ok((activities, findings)) => {
+                    println!("imported {activities} new activities, {findings} new findings");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(problems) => {
+                    for problem in &problems {
+                        eprintln!("{}: {problem}", args.file.display());
+                    }
+                    eprintln!("{} problem(s); nothing was imported", problems.len());
+                    Ok(ExitCode::from(crate::app::EXIT_REJECTED))
+                }
+            }
+        }
+        Command::Findings(FindingsCommand::List(args)) => {
+            let loaded = load_config(&source)?;
+            let store = open_store(&loaded)?;
+            let unit = args
+                .unit
+                .as_deref()
+                .map(crate::model::UnitPath::parse)
+                .transpose()
+                .context("--unit")?;
+            let stdout = std::io::stdout();
+            crate::app::list_findings(
+                &store,
+                args.status,
+                unit.as_ref(),
+                args.json,
+                &mut stdout.lock(),
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Accounts(AccountsCommand::Import(args)) => {
             let text = read_file(&args.file)?;
             let store = open_store(&load_config(&source)?)?;
@@ -224,7 +333,7 @@ fn report_import(report: &crate::registry::ImportReport) -> ExitCode {
     if report.errors.is_empty() {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(3)
+        ExitCode::from(crate::app::EXIT_REJECTED)
     }
 }
 

@@ -130,6 +130,7 @@ impl Daemon {
             .into_iter()
             .map(|e| (e.employee_id.clone(), e))
             .collect();
+        self.pipeline.judge.update_watched(&watched);
         let mut scheduler = self.scheduler();
         let mut wanted = Vec::new();
         for account in &accounts {

@@ -15,10 +15,12 @@
 //!
 //! | module | job |
 //! |---|---|
+//! | [`app`] | wiring of the long-lived commands: serve, scan, imports, findings list |
 //! | [`cli`] | command-line commands and their arguments |
 //! | [`config`] | the TOML file and `NETRA_*` overrides, validated into [`config::Config`] |
 //! | [`daemon`] | the service loop: registry → scheduler → scans, with a clean stop |
 //! | [`http`] | the HTTP API and pages: `router(state)` |
+//! | [`judging`] | the pipeline's judge: detection in its election context (day, region, watched accounts) |
 //! | [`metrics`] | counters and gauges in the Prometheus text format |
 //! | [`detect`] | pure detection: normalisation, word lists, matching, rules, explanation, eval |
 //! | [`model`] | the domain nouns: employees, accounts, activities, findings |
@@ -30,11 +32,13 @@
 //! | [`store`] | the sled database: trees, keys, transactions, export/import |
 //! | [`telemetry`] | logging setup |
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod detect;
 pub mod http;
+pub mod judging;
 pub mod metrics;
 pub mod model;
 pub mod pipeline;

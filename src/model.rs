@@ -557,6 +557,31 @@ impl ReviewState {
     pub fn from_code(code: u8) -> Option<ReviewState> {
         ReviewState::ALL.into_iter().find(|s| s.code() == code)
     }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewState::New => "new",
+            ReviewState::InReview => "in_review",
+            ReviewState::NeedsInfo => "needs_info",
+            ReviewState::Dismissed => "dismissed",
+            ReviewState::Escalated => "escalated",
+            ReviewState::Reported => "reported",
+        }
+    }
+}
+
+impl FromStr for ReviewState {
+    type Err = UnknownVariant;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ReviewState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s.trim())
+            .ok_or_else(|| UnknownVariant {
+                what: "review state",
+                given: s.to_string(),
+                expected: "new, in_review, needs_info, dismissed, escalated, reported",
+            })
+    }
 }
 
 /// Whether a rule's findings reach reviewers. Shadow rules are evaluated and counted only, so a

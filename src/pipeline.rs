@@ -34,6 +34,9 @@ pub trait Judge: Send + Sync {
     fn campaign_weight(&self, _employee: &Employee, _now: Timestamp) -> f64 {
         1.0
     }
+
+    /// The registry's watched accounts changed: interactions with them count whatever the text.
+    fn update_watched(&self, _watched: &[crate::model::WatchedAccount]) {}
 }
 
 #[derive(Debug, thiserror::Error)]

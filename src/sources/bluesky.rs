@@ -579,7 +579,8 @@ impl Bluesky {
     }
 
     /// Likes, reposts and replies by registered accounts on a watched account's recent posts.
-    /// `registered` maps DIDs to accounts.
+    /// `registered` maps DIDs (and, for accounts not resolved yet, lowercase handles) to
+    /// accounts.
     pub async fn scan_reverse(
         &self,
         watched: &AccountRef,
@@ -654,7 +655,7 @@ impl Bluesky {
                 .await?;
             let likes: Likes = fetched.json()?;
             for like in &likes.likes {
-                let Some(account) = registered.get(&like.actor.did) else {
+                let Some(account) = lookup(registered, &like.actor) else {
                     continue;
                 };
                 let activity = interaction(
@@ -696,7 +697,7 @@ impl Bluesky {
                 .await?;
             let reposts: RepostedBy = fetched.json()?;
             for profile in &reposts.reposted_by {
-                let Some(account) = registered.get(&profile.did) else {
+                let Some(account) = lookup(registered, profile) else {
                     continue;
                 };
                 let activity = interaction(
@@ -751,7 +752,7 @@ impl Bluesky {
             else {
                 continue; // a reply that is gone or blocked
             };
-            let Some(account) = registered.get(&view.author.did) else {
+            let Some(account) = lookup(registered, &view.author) else {
                 continue;
             };
             let mut activity = interaction(
@@ -771,6 +772,16 @@ impl Bluesky {
         page.evidence.push(fetched);
         Ok(())
     }
+}
+
+/// A registered account by DID, or by handle for accounts not resolved yet.
+fn lookup<'a>(
+    registered: &'a HashMap<String, AccountRef>,
+    actor: &Profile,
+) -> Option<&'a AccountRef> {
+    registered
+        .get(&actor.did)
+        .or_else(|| registered.get(&actor.handle.to_lowercase()))
 }
 
 /// The activity for one feed item of the account's own feed.

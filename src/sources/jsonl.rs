@@ -74,9 +74,23 @@ pub struct ImportedActivity {
     target: Option<Target>,
     url: Option<String>,
     evidence: EvidenceRef,
+    /// The line as read, kept as the activity's evidence.
+    pub raw: String,
 }
 
 impl ImportedActivity {
+    /// The raw line as stored evidence.
+    pub fn evidence_blob(&self) -> crate::model::EvidenceBlob {
+        crate::model::EvidenceBlob {
+            sha256: self.evidence.sha256.clone(),
+            url: self.evidence.url.clone(),
+            fetched_at: self.evidence.fetched_at,
+            status: 200,
+            content_type: "application/x-ndjson".into(),
+            body: self.raw.as_bytes().to_vec(),
+        }
+    }
+
     /// The activity, attributed to the registered account.
     pub fn into_activity(self, account_id: AccountId, observed_at: Timestamp) -> Activity {
         Activity {
@@ -253,6 +267,7 @@ fn parse_line(
             url: format!("{origin}#line={line}{source}"),
             fetched_at: imported_at,
         },
+        raw: raw.to_string(),
     })
 }
 
