@@ -167,3 +167,67 @@ fn accounts_import_reports_rows_and_exits_non_zero_on_bad_ones() {
     let second = text(&run().stdout);
     assert!(second.contains("0 accounts added, 1 unchanged"), "{second}");
 }
+
+#[test]
+fn import_activities_judges_and_stores_lines_or_rejects_the_file_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_netra"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("NETRA_STORE_PATH", "db")
+            .env("NETRA_DETECT_WORDLISTS_DIR", format!("{root}/wordlists"))
+            .env(
+                "NETRA_DETECT_RULES_FILE",
+                format!("{root}/config/rules.toml"),
+            )
+            .output()
+            .unwrap()
+    };
+    std::fs::write(
+        dir.path().join("pegawai.csv"),
+        "employee_id,name,unit,position,status,platform,handle\n\
+         1001,Ani,kemendagri/biro-umum,Staf,pns,facebook,ani.susanti\n",
+    )
+    .unwrap();
+    assert!(run(&["accounts", "import", "pegawai.csv"]).status.success());
+
+    let good = "{\"platform\":\"facebook\",\"account\":\"ani.susanti\",\"kind\":\"like\",\"id\":\"fb-1\",\"occurred_at\":\"2024-01-20T08:00:00+07:00\",\"target\":{\"author\":\"@prabowo\",\"text\":\"Terima kasih relawan!\"}}\n\
+                {\"platform\":\"facebook\",\"account\":\"ani.susanti\",\"kind\":\"post\",\"id\":\"fb-2\",\"occurred_at\":\"2024-01-20T09:00:00+07:00\",\"text\":\"Selamat pagi, semangat bekerja melayani masyarakat\"}\n";
+    let bad = format!("{good}{{\"platform\":\"facebook\",\"account\":\"orang.lain\",\"kind\":\"post\",\"id\":\"fb-3\",\"occurred_at\":\"2024-01-20T09:00:00Z\",\"text\":\"halo\"}}\n");
+    std::fs::write(dir.path().join("bad.jsonl"), bad).unwrap();
+    let rejected = run(&["import-activities", "bad.jsonl"]);
+    assert_eq!(rejected.status.code(), Some(3));
+    let stderr = text(&rejected.stderr);
+    assert!(
+        stderr.contains("line 3: account: facebook account 'orang.lain' is not registered"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was imported"), "{stderr}");
+
+    std::fs::write(dir.path().join("good.jsonl"), good).unwrap();
+    let imported = run(&["import-activities", "good.jsonl"]);
+    assert!(imported.status.success(), "{}", text(&imported.stderr));
+    assert!(
+        text(&imported.stdout).contains("imported 2 new activities"),
+        "{}",
+        text(&imported.stdout)
+    );
+    let listed = run(&["findings", "list", "--json"]);
+    let lines: Vec<serde_json::Value> = text(&listed.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!lines.is_empty(), "liking a candidate's post is a finding");
+    assert!(lines
+        .iter()
+        .all(|f| f["activity_id"] == "fb-1" && f["unit"] == "kemendagri/biro-umum"));
+    assert!(
+        lines.iter().any(|f| f["category"] == "like_candidate"),
+        "{lines:?}"
+    );
+    // Importing again adds nothing.
+    let again = run(&["import-activities", "good.jsonl"]);
+    assert!(text(&again.stdout).contains("imported 0 new activities, 0 new findings"));
+}

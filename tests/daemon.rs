@@ -60,9 +60,12 @@ fn finding_keys(store: &Store) -> BTreeSet<(String, String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_finds_what_scan_once_finds_and_nothing_twice() {
-    let sim = simulator::spawn(SimConfig::default())
-        .await
-        .expect("simulator starts");
+    let sim = simulator::spawn(SimConfig {
+        record_requests: true,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("simulator starts");
     let once_dir = tempfile::tempdir().unwrap();
     let (loaded, store) = setup(&sim, once_dir.path()).await;
     let pipeline = app::build_pipeline(&loaded, store.clone(), Metrics::new()).unwrap();
@@ -79,14 +82,47 @@ async fn serve_finds_what_scan_once_finds_and_nothing_twice() {
     assert_eq!(once.len(), first.findings);
     assert!(store.verify_integrity().unwrap().is_empty());
 
-    // Every account again (due or not): nothing new.
+    // A restart (a new daemon on the same store) scans every account again, due or not:
+    // nothing new, and every account is read from its stored cursor, not from the start.
+    drop(daemon);
+    let pipeline = app::build_pipeline(&loaded, store.clone(), Metrics::new()).unwrap();
+    let daemon = Daemon::new(&loaded.config, pipeline);
+    sim.state.clear_requests();
     let mut again = netra::daemon::Summary::default();
     for account in store.accounts().unwrap() {
         let one = daemon.scan_one(account.id).await.unwrap();
         again.findings += one.findings;
         again.activities += one.activities;
+        again.errors += one.errors;
+        again.accounts_scanned += one.accounts_scanned;
     }
     assert_eq!((again.activities, again.findings), (0, 0));
+    let requests = sim.state.requests();
+    let timelines: Vec<&String> = requests
+        .iter()
+        .filter(|r| r.contains("/api/v1/accounts/") && r.contains("/statuses"))
+        .collect();
+    assert!(
+        !timelines.is_empty(),
+        "{} requests, e.g. {:?}; {again:?}",
+        requests.len(),
+        requests.first()
+    );
+    assert!(
+        timelines.iter().all(|r| r.contains("min_id=")),
+        "a Mastodon timeline was read from the start: {:?}",
+        timelines.iter().find(|r| !r.contains("min_id="))
+    );
+    let deeper_pages = requests
+        .iter()
+        .filter(|r| {
+            (r.contains("getAuthorFeed") || r.contains("listRecords")) && r.contains("cursor=")
+        })
+        .count();
+    assert_eq!(
+        deeper_pages, 0,
+        "Bluesky scans stop at the first item already seen"
+    );
     assert_same(&finding_keys(&store), &once);
 
     // The same population under `serve`, stopped once every account has been scanned.

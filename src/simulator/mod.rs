@@ -86,6 +86,8 @@ pub struct SimConfig {
     pub live: Option<Duration>,
     pub rate_budget: RateBudget,
     pub fault_settings: FaultSettings,
+    /// Keep every request's path and query (tests check what a client asked for).
+    pub record_requests: bool,
 }
 
 impl Default for SimConfig {
@@ -97,6 +99,7 @@ impl Default for SimConfig {
             live: None,
             rate_budget: RateBudget::default(),
             fault_settings: FaultSettings::default(),
+            record_requests: false,
         }
     }
 }
@@ -130,6 +133,7 @@ pub struct SimState {
     world: RwLock<Population>,
     faults: HashMap<usize, FaultKind>,
     limiter: ratelimit::Limiter,
+    requests: std::sync::Mutex<Vec<String>>,
 }
 
 impl SimState {
@@ -143,7 +147,24 @@ impl SimState {
             config,
             world: RwLock::new(population),
             faults,
+            requests: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// Every request's path and query so far, when [`SimConfig::record_requests`] is on.
+    pub fn requests(&self) -> Vec<String> {
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Forgets the recorded requests.
+    pub fn clear_requests(&self) {
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// A read view of the population; never held across an `.await`.
@@ -225,6 +246,27 @@ impl Guard<'_> {
 }
 
 /// The whole HTTP surface.
+/// Notes the request's path and query, when asked to.
+async fn record_request(
+    axum::extract::State(state): axum::extract::State<Arc<SimState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if state.config.record_requests {
+        let target = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default();
+        state
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(target);
+    }
+    next.run(request).await
+}
+
 pub fn router(state: Arc<SimState>) -> Router {
     Router::new()
         .route(
@@ -268,6 +310,10 @@ pub fn router(state: Arc<SimState>) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_layer,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            record_request,
         ))
         .with_state(state)
 }
