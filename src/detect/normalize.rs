@@ -315,7 +315,7 @@ fn join_leftover_letters(n: Normalized, slang: &SlangMap) -> Normalized {
     let mut buf = Vec::new();
     let mut at = 0;
     for (s, e) in runs {
-        out.text.extend_from_slice(n.text[at..s].as_bytes());
+        out.text.extend_from_slice(&n.text.as_bytes()[at..s]);
         out.starts.extend_from_slice(&n.starts[at..s]);
         out.ends.extend_from_slice(&n.ends[at..s]);
         let letters: Vec<Unit> = (s..e)
@@ -329,7 +329,7 @@ fn join_leftover_letters(n: Normalized, slang: &SlangMap) -> Normalized {
         word(&letters, slang, &mut out, &mut buf, false);
         at = e;
     }
-    out.text.extend_from_slice(n.text[at..].as_bytes());
+    out.text.extend_from_slice(&n.text.as_bytes()[at..]);
     out.starts.extend_from_slice(&n.starts[at..]);
     out.ends.extend_from_slice(&n.ends[at..]);
     out.finish()
