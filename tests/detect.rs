@@ -432,3 +432,49 @@ fn lint_reports_each_problem_with_file_and_line() {
         "errors stop the lexicon from loading"
     );
 }
+
+#[test]
+fn shadow_rules_are_reported_but_not_flagged() {
+    let (lex, _) = engine();
+    let toml = r#"
+[scoring]
+neutral_penalty = 0.3
+max_neutral_penalty = 0.6
+bonus = 0.05
+max_bonus = 0.15
+
+[[rule]]
+id = "trial.support"
+category = "support_post"
+severity = "low"
+status = "shadow"
+kinds = ["post"]
+judge = "own"
+all = ["support"]
+score = 0.9
+reason = "Uji coba: dukungan kepada {entity}"
+"#;
+    let rules = Rules::parse(toml, Path::new("inline.toml")).expect("parses");
+    let act = activity(
+        Platform::X,
+        "t",
+        ActivityKind::Post,
+        "Dukung Ganjar Mahfud!",
+        None,
+        None,
+    );
+    let found = detect(&act, lex, &rules, &Scope::campaign_everywhere(lex));
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].status, netra::model::RuleStatus::Shadow);
+    assert_eq!(
+        found[0].reason,
+        "Uji coba: dukungan kepada Ganjar–Mahfud (03)"
+    );
+    assert!(flags(&found).is_empty(), "shadow findings are not queued");
+    let bad = toml.replace("status = \"shadow\"", "status = \"maybe\"");
+    let err = Rules::parse(&bad, Path::new("inline.toml")).expect_err("unknown status");
+    assert!(
+        err.to_string().contains("trial.support") && err.to_string().contains("maybe"),
+        "{err}"
+    );
+}

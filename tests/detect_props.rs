@@ -42,6 +42,11 @@ fn post() -> impl Strategy<Value = String> {
         Just("e\u{301}".to_string()),
         Just("İ".to_string()),
         Just("—".to_string()),
+        Just("❤️".to_string()),
+        Just("🙏🏻".to_string()),
+        Just("👩‍🏫".to_string()),
+        Just("\u{a0}".to_string()),
+        Just("🤟".to_string()),
         Just("-".to_string()),
         Just("2".to_string()),
         Just(".".to_string()),
@@ -71,5 +76,17 @@ proptest! {
         let once = normalize(&text, slang()).text;
         let twice = normalize(&once, slang()).text;
         prop_assert_eq!(once, twice);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// The fast path must be an optimisation only: same text, same spans as the general path.
+    #[test]
+    fn fast_and_general_paths_agree(text in post()) {
+        let fast = normalize(&text, slang());
+        let general = netra::detect::normalize::normalize_general(&text, slang());
+        prop_assert_eq!(fast, general);
     }
 }

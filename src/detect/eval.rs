@@ -13,7 +13,7 @@ use crate::model::{AccountId, Activity, ActivityKind, Detection, Platform, RuleS
 
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         path: PathBuf,
         #[source]

@@ -11,7 +11,7 @@ use regex::{Regex, RegexSet};
 
 use super::matcher::{Boundary, Matcher};
 use super::normalize::{normalize, SlangMap, HAND_SIGN_TOKENS};
-use super::wordlists::{self, Level, Origin, Problem, RawWordlists, Section, WordlistError};
+use super::wordlists::{self, Level, Origin, Problem, RawWordlists, WordlistError};
 
 /// Where an election stands on a given day. Rules may require stages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -890,9 +890,4 @@ impl TermsBuilder {
             self.refs[i].push(r);
         }
     }
-}
-
-/// Unused-section check helper for callers that want to know which sections exist.
-pub fn section_ids(sections: &[Section]) -> Vec<&str> {
-    sections.iter().map(|s| s.id.as_str()).collect()
 }

@@ -95,7 +95,7 @@ pub struct Matcher {
 /// The automaton could not be built, or a pattern cannot be matched as a word.
 #[derive(Debug, thiserror::Error)]
 pub enum MatcherError {
-    #[error("cannot build the word matcher over {patterns} patterns: {source}")]
+    #[error("cannot build the word matcher over {patterns} patterns")]
     Build {
         patterns: usize,
         #[source]

@@ -161,10 +161,17 @@ struct Unit {
 
 /// Normalises `text`; see the module docs for the steps.
 pub fn normalize(text: &str, slang: &SlangMap) -> Normalized {
-    let bytes = text.as_bytes();
-    if let Some(n) = normalize_plain_ascii(bytes, slang) {
+    if let Some(n) = normalize_fast(text, slang) {
         return n;
     }
+    normalize_general(text, slang)
+}
+
+/// The general path alone (what [`normalize`] does when the fast path declines); public so a
+/// property test can check that both paths agree.
+#[doc(hidden)]
+pub fn normalize_general(text: &str, slang: &SlangMap) -> Normalized {
+    let bytes = text.as_bytes();
     let mut units = Vec::with_capacity(text.len() + 8);
     if text.is_ascii() && !bytes.contains(&b'<') && !bytes.contains(&b'&') {
         // Fast path: no HTML, no Unicode work; one unit per byte.
@@ -192,16 +199,37 @@ fn is_ascii_sep(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | b'-' | b'>')
 }
 
-/// The fast path for plain ASCII text (no HTML, no entities, no single-letter words): one pass
-/// over the bytes, words copied lowercased with identity spans, and only unusual tokens
-/// (digits, elongation, hashtags) going through the general word routine. It produces exactly
-/// what the general path would; `None` sends the text down the general path.
-fn normalize_plain_ascii(bytes: &[u8], slang: &SlangMap) -> Option<Normalized> {
+/// Whether a non-ASCII char passes through normalisation unchanged (emoji, symbols, letters
+/// without diacritics or case).
+fn passes_unchanged(c: char) -> bool {
+    if is_combining_mark(c) || c.is_whitespace() || is_dash(c) || is_marker(c) || is_invisible(c) {
+        return false;
+    }
+    let mut same = true;
+    let mut count = 0;
+    decompose_compatible(c, |d| {
+        count += 1;
+        same &= d == c;
+    });
+    let mut lower = c.to_lowercase();
+    same && count == 1 && lower.next() == Some(c) && lower.next().is_none()
+}
+
+/// The fast path for text without HTML, entities, diacritics, keycaps or single-letter words:
+/// one pass over the bytes, plain words copied lowercased with identity spans, emoji passed
+/// through, and only unusual tokens (digits, elongation, hashtags) going through the general
+/// word routine. It produces exactly what the general path would (a property test checks
+/// this); `None` sends the text down the general path.
+fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
+    let bytes = text.as_bytes();
     let n = bytes.len();
-    if !bytes.is_ascii() || bytes.contains(&b'<') || bytes.contains(&b'&') {
+    if bytes.contains(&b'<') || bytes.contains(&b'&') {
         return None;
     }
     let alnum = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    if text.contains('\u{20E3}') {
+        return None;
+    }
     // a single-letter word may start a spaced-letter run: leave those to the general path
     for i in 0..n {
         if bytes[i].is_ascii_alphabetic()
@@ -263,9 +291,32 @@ fn normalize_plain_ascii(bytes: &[u8], slang: &SlangMap) -> Option<Normalized> {
             units.extend((i + 1..j).map(unit));
             hashtag_parts(&units, slang, &mut out, &mut buf);
             i = j;
-        } else {
+        } else if b < 0x80 {
             out.push(b as char, i as u32, i as u32 + 1);
             i += 1;
+        } else {
+            let c = text[i..].chars().next()?;
+            let len = c.len_utf8();
+            let (start, end) = (i as u32, (i + len) as u32);
+            if c.is_whitespace() || is_dash(c) {
+                out.space();
+            } else if let Some(k) = hand_sign(c) {
+                out.space();
+                out.push_str(HAND_SIGN_TOKENS[k - 1], start, end);
+                out.space();
+            } else if is_invisible(c) && c != '\u{20E3}' {
+                // dropped; harmless only when it cannot glue two words together
+                let word_before = i > 0 && alnum(bytes[i - 1]);
+                let word_after = i + len < n && alnum(bytes[i + len]);
+                if word_before || word_after {
+                    return None;
+                }
+            } else if passes_unchanged(c) {
+                out.push(c, start, end);
+            } else {
+                return None;
+            }
+            i += len;
         }
     }
     Some(join_leftover_letters(out.finish(), slang))
@@ -315,7 +366,7 @@ fn join_leftover_letters(n: Normalized, slang: &SlangMap) -> Normalized {
     let mut buf = Vec::new();
     let mut at = 0;
     for (s, e) in runs {
-        out.text.extend_from_slice(n.text[at..s].as_bytes());
+        out.text.extend_from_slice(&n.text.as_bytes()[at..s]);
         out.starts.extend_from_slice(&n.starts[at..s]);
         out.ends.extend_from_slice(&n.ends[at..s]);
         let letters: Vec<Unit> = (s..e)
@@ -329,7 +380,7 @@ fn join_leftover_letters(n: Normalized, slang: &SlangMap) -> Normalized {
         word(&letters, slang, &mut out, &mut buf, false);
         at = e;
     }
-    out.text.extend_from_slice(n.text[at..].as_bytes());
+    out.text.extend_from_slice(&n.text.as_bytes()[at..]);
     out.starts.extend_from_slice(&n.starts[at..]);
     out.ends.extend_from_slice(&n.ends[at..]);
     out.finish()

@@ -16,13 +16,13 @@ use crate::model::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
-    #[error("cannot read rules file {path}: {source}")]
+    #[error("cannot read rules file {path}")]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("rules file {path} is not valid: {source}")]
+    #[error("rules file {path} is not valid")]
     Parse {
         path: PathBuf,
         #[source]

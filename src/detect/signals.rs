@@ -222,8 +222,7 @@ pub fn analyse(text: &str, lex: &Lexicon) -> Analysis {
                     }
                     PatternKind::HandSign => {
                         let m = caps.get(0).unwrap_or(g);
-                        a.numbers
-                            .retain(|x| !(x.start == g.start() as u32 && !x.hand));
+                        a.numbers.retain(|x| x.start != g.start() as u32 || x.hand);
                         a.numbers.push(NumberHit {
                             n,
                             tok,
@@ -381,7 +380,7 @@ pub fn evidence(
         } else {
             // a lower-case `amin` cannot vouch for anything: it is a prayer until shown otherwise
             let can_vouch = |o: &MentionHit| {
-                !o.term.regional && !(o.term.ambiguous && o.term.acronym && !o.upper)
+                !(o.term.regional || o.term.ambiguous && o.term.acronym && !o.upper)
             };
             let corroborated = a.mentions.iter().any(|o| {
                 o.term.entity == e && last_word(o.pattern) != last_word(m.pattern) && can_vouch(o)

@@ -72,7 +72,7 @@ impl fmt::Display for Problem {
 /// Word lists failing to load: unreadable files or errors found while checking them.
 #[derive(Debug, thiserror::Error)]
 pub enum WordlistError {
-    #[error("cannot read word list {path}: {source}")]
+    #[error("cannot read word list {path}")]
     Read {
         path: PathBuf,
         #[source]
@@ -80,9 +80,9 @@ pub enum WordlistError {
     },
     #[error("word lists have {} error(s); first: {}", .0.iter().filter(|p| p.level == Level::Error).count(), .0.iter().find(|p| p.level == Level::Error).map(|p| p.to_string()).unwrap_or_default())]
     Invalid(Vec<Problem>),
-    #[error("{0}")]
+    #[error(transparent)]
     Matcher(#[from] super::matcher::MatcherError),
-    #[error("{origin}: invalid pattern: {source}")]
+    #[error("{origin}: invalid pattern")]
     Regex {
         origin: Origin,
         #[source]
