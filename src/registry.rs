@@ -188,6 +188,7 @@ pub fn import_accounts(
     let mut reader = reader(csv_text);
     let positions = column_positions(reader.headers()?, &ACCOUNT_COLUMNS)?;
     let mut report = ImportReport::default();
+    let mut pending: Vec<(u64, (Employee, Platform, String))> = Vec::new();
     for result in reader.records() {
         report.rows += 1;
         let record = match result {
@@ -247,7 +248,29 @@ pub fn import_accounts(
             active: true,
             registered_at: now,
         };
-        match store.upsert_employee_with_account(&employee, platform, &handle, now) {
+        pending.push((line, (employee, platform, handle)));
+        if pending.len() >= ROWS_PER_FLUSH {
+            store_rows(store, &mut pending, &mut report, now)?;
+        }
+    }
+    store_rows(store, &mut pending, &mut report, now)?;
+    Ok(report)
+}
+
+/// Rows stored per flush: large imports are group-committed.
+const ROWS_PER_FLUSH: usize = 1000;
+
+/// Stores the pending rows (each its own transaction, one flush) and records their outcomes.
+fn store_rows(
+    store: &Store,
+    pending: &mut Vec<(u64, (Employee, Platform, String))>,
+    report: &mut ImportReport,
+    now: Timestamp,
+) -> Result<(), RegistryError> {
+    let (lines, rows): (Vec<u64>, Vec<(Employee, Platform, String)>) = pending.drain(..).unzip();
+    let outcomes = store.upsert_employees_with_accounts(&rows, now)?;
+    for (line, outcome) in lines.into_iter().zip(outcomes) {
+        match outcome {
             Ok(outcome) => {
                 match outcome.employee {
                     Change::Added => report.employees_added += 1,
@@ -270,7 +293,7 @@ pub fn import_accounts(
             Err(other) => return Err(other.into()),
         }
     }
-    Ok(report)
+    Ok(())
 }
 
 /// Imports official candidate, party and campaign-team accounts (see [`WATCHED_COLUMNS`]).
