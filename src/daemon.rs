@@ -332,17 +332,7 @@ impl Daemon {
         }
         let mut summary = Summary::default();
         while let Some(joined) = tasks.join_next().await {
-            match joined {
-                Ok(Ok(one)) => summary.add(&one),
-                Ok(Err(error)) => {
-                    tracing::error!(error = %error, "Scan could not be recorded.");
-                    summary.errors += 1;
-                }
-                Err(error) => {
-                    tracing::error!(error = %error, "Scan task failed.");
-                    summary.errors += 1;
-                }
-            }
+            collect(&mut summary, joined);
         }
         summary
     }

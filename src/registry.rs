@@ -131,6 +131,35 @@ struct Row<'a> {
     errors: Vec<RowError>,
 }
 
+/// The record, or `None` after reporting why the row could not be read at all.
+fn readable(
+    result: Result<csv::StringRecord, csv::Error>,
+    report: &mut ImportReport,
+) -> Option<csv::StringRecord> {
+    match result {
+        Ok(record) => Some(record),
+        Err(error) => {
+            report.errors.push(RowError {
+                line: error.position().map_or(0, |p| p.line()),
+                column: "(row)".into(),
+                reason: error.to_string(),
+            });
+            None
+        }
+    }
+}
+
+impl<'a> Row<'a> {
+    fn new(record: &'a csv::StringRecord, positions: &'a HashMap<&'static str, usize>) -> Row<'a> {
+        Row {
+            record,
+            positions,
+            line: record.position().map_or(0, |p| p.line()),
+            errors: Vec::new(),
+        }
+    }
+}
+
 impl Row<'_> {
     fn text(&mut self, column: &'static str) -> String {
         let value = self
@@ -191,25 +220,11 @@ pub fn import_accounts(
     let mut pending: Vec<(u64, (Employee, Platform, String))> = Vec::new();
     for result in reader.records() {
         report.rows += 1;
-        let record = match result {
-            Ok(record) => record,
-            Err(error) => {
-                let line = error.position().map_or(0, |p| p.line());
-                report.errors.push(RowError {
-                    line,
-                    column: "(row)".into(),
-                    reason: error.to_string(),
-                });
-                continue;
-            }
+        let Some(record) = readable(result, &mut report) else {
+            continue;
         };
-        let line = record.position().map_or(0, |p| p.line());
-        let mut row = Row {
-            record: &record,
-            positions: &positions,
-            line,
-            errors: Vec::new(),
-        };
+        let mut row = Row::new(&record, &positions);
+        let line = row.line;
         let employee_id = row.text("employee_id");
         if !employee_id.is_empty()
             && !employee_id
@@ -309,25 +324,11 @@ pub fn import_watched(
     let mut report = ImportReport::default();
     for result in reader.records() {
         report.rows += 1;
-        let record = match result {
-            Ok(record) => record,
-            Err(error) => {
-                let line = error.position().map_or(0, |p| p.line());
-                report.errors.push(RowError {
-                    line,
-                    column: "(row)".into(),
-                    reason: error.to_string(),
-                });
-                continue;
-            }
+        let Some(record) = readable(result, &mut report) else {
+            continue;
         };
-        let line = record.position().map_or(0, |p| p.line());
-        let mut row = Row {
-            record: &record,
-            positions: &positions,
-            line,
-            errors: Vec::new(),
-        };
+        let mut row = Row::new(&record, &positions);
+        let line = row.line;
         let platform = row.parsed("platform", |s| s.parse::<Platform>());
         let handle = row.text("handle");
         let entity_id = row.text("entity_id");

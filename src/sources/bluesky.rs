@@ -351,13 +351,7 @@ impl Bluesky {
         cursor: Option<&str>,
         backfill_since: Option<Timestamp>,
     ) -> Result<ScanPage, SourceError> {
-        let did = account
-            .platform_id
-            .as_deref()
-            .ok_or_else(|| SourceError::Unresolved {
-                platform: Platform::Bluesky,
-                handle: account.handle.clone(),
-            })?;
+        let did = account.resolved_id(Platform::Bluesky)?;
         let previous = BlueskyCursor::parse(cursor);
         let mut page = ScanPage::default();
         let feed_horizon = Horizon::new(previous.feed.as_deref(), backfill_since);
@@ -587,13 +581,7 @@ impl Bluesky {
         registered: &HashMap<String, AccountRef>,
         since: Timestamp,
     ) -> Result<ScanPage, SourceError> {
-        let did = watched
-            .platform_id
-            .as_deref()
-            .ok_or_else(|| SourceError::Unresolved {
-                platform: Platform::Bluesky,
-                handle: watched.handle.clone(),
-            })?;
+        let did = watched.resolved_id(Platform::Bluesky)?;
         let limit = FEED_LIMIT.to_string();
         let mut page = ScanPage::default();
         let mut posts: Vec<PostView> = Vec::new();

@@ -237,13 +237,7 @@ impl Mastodon {
         backfill_since: Option<Timestamp>,
     ) -> Result<ScanPage, SourceError> {
         let (_, domain) = Mastodon::split_handle(&account.handle)?;
-        let account_id = account
-            .platform_id
-            .as_deref()
-            .ok_or_else(|| SourceError::Unresolved {
-                platform: Platform::Mastodon,
-                handle: account.handle.clone(),
-            })?;
+        let account_id = account.resolved_id(Platform::Mastodon)?;
         let base = self.base_url(&domain);
         let endpoint = format!(
             "{base}/api/v1/accounts/{}/statuses",
@@ -417,13 +411,7 @@ impl Mastodon {
         since: Timestamp,
     ) -> Result<ScanPage, SourceError> {
         let (_, domain) = Mastodon::split_handle(&watched.handle)?;
-        let watched_id = watched
-            .platform_id
-            .as_deref()
-            .ok_or_else(|| SourceError::Unresolved {
-                platform: Platform::Mastodon,
-                handle: watched.handle.clone(),
-            })?;
+        let watched_id = watched.resolved_id(Platform::Mastodon)?;
         let base = self.base_url(&domain);
         let endpoint = format!(
             "{base}/api/v1/accounts/{}/statuses",

@@ -50,6 +50,18 @@ pub struct AccountRef {
     pub platform_id: Option<String>,
 }
 
+impl AccountRef {
+    /// The permanent id, which every scan needs: an account is resolved before it is scanned.
+    pub fn resolved_id(&self, platform: Platform) -> Result<&str, SourceError> {
+        self.platform_id
+            .as_deref()
+            .ok_or_else(|| SourceError::Unresolved {
+                platform,
+                handle: self.handle.clone(),
+            })
+    }
+}
+
 /// The outcome of resolving a handle on its platform.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {

@@ -205,13 +205,7 @@ impl X {
         cursor: Option<&str>,
         backfill_since: Option<Timestamp>,
     ) -> Result<ScanPage, SourceError> {
-        let user_id = account
-            .platform_id
-            .as_deref()
-            .ok_or_else(|| SourceError::Unresolved {
-                platform: Platform::X,
-                handle: account.handle.clone(),
-            })?;
+        let user_id = account.resolved_id(Platform::X)?;
         let endpoint = format!(
             "{}/2/users/{}/tweets?max_results={MAX_RESULTS}&{TWEET_FIELDS}",
             self.base_url,
