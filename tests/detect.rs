@@ -105,6 +105,13 @@ fn neutral_writing_about_elections_is_not_flagged() {
         "Amin paling keras terdengar saat doa untuk pemilu yang damai.",
         "Cek namamu di DPT lewat cekdptonline.kpu.go.id sebelum 27 November.",
         "Hak pilih itu rahasia, tentukan sendiri pilihanmu di bilik suara.",
+        // everyday phrases that are also slogans, near talk of the president or elections
+        "Presiden melantik menteri baru Kabinet Indonesia Maju hari ini.",
+        "Program makan bergizi gratis mulai berjalan di sekolah kami, presiden meresmikan.",
+        "Gerak cepat Pak Presiden tangani banjir, salut.",
+        "Perubahan iklim makin terasa, pemilu pun harus ramah lingkungan.",
+        "Timnas menang 3-1, Garuda terbang! Presiden ucapkan selamat.",
+        "Gemoy banget kucing tetangga, oke gas kita adopsi.",
     ];
     for t in texts {
         let found = run(ActivityKind::Post, t, None, None);
