@@ -112,6 +112,7 @@ fn neutral_writing_about_elections_is_not_flagged() {
         "Perubahan iklim makin terasa, pemilu pun harus ramah lingkungan.",
         "Timnas menang 3-1, Garuda terbang! Presiden ucapkan selamat.",
         "Gemoy banget kucing tetangga, oke gas kita adopsi.",
+        "Cak Imin hari ini hadiri acara Harlah PKB di Surabaya, kata berita.",
     ];
     for t in texts {
         let found = run(ActivityKind::Post, t, None, None);
