@@ -734,7 +734,37 @@ impl Lexicon {
                 );
             }
         }
-        // a pair's "Name1 Name2" squeezed as a handle name too
+        // A titled form (`Bu Khofifah`) listed as ambiguous must not hide a plain name of the
+        // same entity inside it: leftmost-longest matching reports only the longer term.
+        let strong: Vec<(usize, String)> = builder
+            .patterns
+            .iter()
+            .zip(&builder.refs)
+            .flat_map(|((p, _), refs)| {
+                refs.iter().filter_map(move |r| match r {
+                    TermRef::Mention(m) if !m.ambiguous && m.class == MentionClass::Name => {
+                        Some((m.entity, p.clone()))
+                    }
+                    _ => None,
+                })
+            })
+            .collect();
+        for ((p, _), refs) in builder.patterns.iter().zip(builder.refs.iter_mut()) {
+            let padded = format!(" {p} ");
+            for r in refs.iter_mut() {
+                if let TermRef::Mention(m) = r {
+                    if m.ambiguous
+                        && !m.regional
+                        && m.class == MentionClass::Name
+                        && strong.iter().any(|(e, name)| {
+                            *e == m.entity && padded.contains(&format!(" {name} "))
+                        })
+                    {
+                        m.ambiguous = false;
+                    }
+                }
+            }
+        }
         handle_names.sort();
         handle_names.dedup();
 
