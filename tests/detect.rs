@@ -180,6 +180,14 @@ fn interactions_with_watched_accounts_are_flagged_whatever_the_text() {
         Some("Selamat pagi, sarapan dulu."),
     );
     assert!(flags(&found).is_empty());
+    // a repost of news that quotes a candidate's call to vote by conscience is not campaigning
+    let found = run(
+        ActivityKind::Repost,
+        "",
+        Some("@kabar_nasional"),
+        Some("Ganjar: kami siap bertanding sehat. Pilih sesuai hati nurani."),
+    );
+    assert!(flags(&found).is_empty(), "{found:?}");
     // a repost of someone else's campaign text is judged as if the person wrote it
     let found = run(
         ActivityKind::Repost,
