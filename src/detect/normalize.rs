@@ -6,13 +6,20 @@
 //!
 //! Steps, in order: HTML to text (tags dropped, block tags and `<br>` become spaces, entities
 //! decoded); Unicode compatibility decomposition with combining marks, zero-width characters,
-//! variation selectors and skin tones dropped (NFKC plus diacritic stripping, done per char);
+//! variation selectors and skin tones dropped (this is NFKC followed by diacritic stripping
+//! without the pointless compose-then-decompose: each char is decomposed compatibly, so
+//! fullwidth `Ｐ` becomes `p` and `é` becomes `e`, and its marks are dropped);
 //! hand-sign emoji mapped to word tokens (`jarisatu` .. `jariempat`); `&` read as `dan`; dashes
 //! read as spaces; then per token: camel-case and letter/digit splitting of hashtags, lowercase,
 //! leetspeak folded only when digits sit inside a word (`pr4b0w0`), other letter-digit tokens
 //! split (`pemilu2024`), reduplication `ibu2` reduced to `ibu`, runs of three or more equal
-//! letters collapsed, sequences of three or more single letters joined (`g a n j a r`) and
-//! slang expanded from the word lists. Pure numbers are kept as they are: `02` is a ballot number.
+//! letters collapsed (not at the start of a word: `PPP` and `PPPK` are acronyms), sequences of
+//! three or more single letters joined (`g a n j a r`) and slang expanded from the word lists.
+//! Pure numbers are kept as they are: `02` is a ballot number.
+//!
+//! Text without HTML, entities, diacritics, keycaps or single-letter words takes a fast path:
+//! one pass over the bytes, plain words copied lowercased with identity spans, emoji passed
+//! through. A property test checks that it agrees byte for byte with the general path.
 //!
 //! The result is idempotent: normalising normalised text changes nothing (a property test
 //! checks it), which is what lets word-list terms be normalised with the same function.
