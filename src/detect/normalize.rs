@@ -64,7 +64,7 @@ pub struct SlangMap {
     map: HashMap<Box<[u8]>, Box<str>, FnvBuild>,
     /// Longest key, so longer words skip the lookup.
     max_len: usize,
-    /// Per first byte, a bit per key length present: most words skip the hash lookup.
+    /// Per first two bytes, a bit per key length present: most words skip the hash lookup.
     lengths: Vec<u64>,
 }
 
@@ -94,9 +94,9 @@ impl SlangMap {
         self.map.insert(from.as_bytes().into(), to.into());
         self.max_len = self.max_len.max(from.len());
         if self.lengths.is_empty() {
-            self.lengths = vec![0; 256];
+            self.lengths = vec![0; 1 << 16];
         }
-        self.lengths[from.as_bytes()[0] as usize] |= 1 << from.len().min(63);
+        self.lengths[pair_index(from.as_bytes())] |= 1 << from.len().min(63);
         true
     }
 
@@ -106,10 +106,10 @@ impl SlangMap {
 
     #[inline]
     fn get_bytes(&self, word: &[u8]) -> Option<&str> {
-        let (Some(&first), true) = (word.first(), word.len() <= self.max_len) else {
+        if word.is_empty() || word.len() > self.max_len || self.lengths.is_empty() {
             return None;
-        };
-        if self.lengths[first as usize] & (1 << word.len().min(63)) == 0 {
+        }
+        if self.lengths[pair_index(word)] & (1 << word.len().min(63)) == 0 {
             return None;
         }
         self.map.get(word).map(|v| &**v)
@@ -122,6 +122,12 @@ impl SlangMap {
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
+}
+
+/// Index of a word's first two bytes (the second is 0 for one-letter words).
+#[inline]
+fn pair_index(word: &[u8]) -> usize {
+    (word[0] as usize) << 8 | word.get(1).copied().unwrap_or(0) as usize
 }
 
 fn has_run_of_three(b: &[u8]) -> bool {

@@ -191,7 +191,14 @@ pub fn analyse(text: &str, lex: &Lexicon) -> Analysis {
         }
     }
     // regex set: ballot phrases and finger phrases
-    if !lex.regexes.is_empty() {
+    // the patterns all start at a ballot or finger word, so without one there is nothing to find
+    let worth_it = a.cues.iter().any(|c| {
+        matches!(
+            c.class,
+            CueClass::Ballot | CueClass::Finger | CueClass::Election
+        )
+    });
+    if !lex.regexes.is_empty() && worth_it {
         for i in lex.regex_set.matches(&norm.text).iter() {
             let (re, kind) = &lex.regexes[i];
             for caps in re.captures_iter(&norm.text) {
