@@ -462,10 +462,7 @@ impl Schema {
     }
 
     fn env_name(path: &str) -> String {
-        format!(
-            "{ENV_PREFIX}{}",
-            path.replace('.', "_").to_ascii_uppercase()
-        )
+        format!("{ENV_PREFIX}{}", path.replace('.', "_").to_ascii_uppercase())
     }
 }
 
@@ -519,10 +516,7 @@ fn apply_env(
             Ok(value) => set_path(table, path, value),
             Err(reason) => problems.push(ConfigProblem {
                 key: name.clone(),
-                reason: format!(
-                    "overrides {path}, which expects {}: {reason}",
-                    kind.describe()
-                ),
+                reason: format!("overrides {path}, which expects {}: {reason}", kind.describe()),
             }),
         }
     }
@@ -548,10 +542,7 @@ fn parse_env_value(raw: &str, kind: Kind) -> Result<toml::Value, String> {
         Kind::Array | Kind::Table => {
             let wrapped: toml::Table = toml::from_str(&format!("v = {trimmed}"))
                 .map_err(|error| format!("'{raw}' is not a TOML value: {}", error.message()))?;
-            Ok(wrapped
-                .get("v")
-                .cloned()
-                .unwrap_or(toml::Value::Array(vec![])))
+            Ok(wrapped.get("v").cloned().unwrap_or(toml::Value::Array(vec![])))
         }
     }
 }
@@ -889,10 +880,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(loaded.config.http.listen.port(), 9999);
-        assert_eq!(
-            loaded.config.scan.min_poll_interval,
-            Duration::from_secs(60)
-        );
+        assert_eq!(loaded.config.scan.min_poll_interval, Duration::from_secs(60));
         assert!((loaded.config.detect.review_threshold - 0.7).abs() < 1e-6);
     }
 
@@ -900,17 +888,11 @@ mod tests {
     fn bad_environment_values_and_unknown_variables_are_reported() {
         let error = load_text(
             "",
-            &[
-                ("NETRA_SCAN_MAX_POLL_INTERVAL_SECS", "soon"),
-                ("NETRA_HTTP_PORT", "80"),
-            ],
+            &[("NETRA_SCAN_MAX_POLL_INTERVAL_SECS", "soon"), ("NETRA_HTTP_PORT", "80")],
         )
         .unwrap_err();
         let keys: Vec<&str> = error.problems.iter().map(|p| p.key.as_str()).collect();
-        assert_eq!(
-            keys,
-            ["NETRA_HTTP_PORT", "NETRA_SCAN_MAX_POLL_INTERVAL_SECS"]
-        );
+        assert_eq!(keys, ["NETRA_HTTP_PORT", "NETRA_SCAN_MAX_POLL_INTERVAL_SECS"]);
     }
 
     #[test]
@@ -923,14 +905,8 @@ mod tests {
         assert_eq!(error.problems.len(), 3, "{error}");
         let text = error.to_string();
         assert!(text.contains("http.lisen: unknown key"), "{text}");
-        assert!(
-            text.contains("http.listen: expects a string, found an integer"),
-            "{text}"
-        );
-        assert!(
-            text.contains("scan.min_poll_interval_secs: must not be negative"),
-            "{text}"
-        );
+        assert!(text.contains("http.listen: expects a string, found an integer"), "{text}");
+        assert!(text.contains("scan.min_poll_interval_secs: must not be negative"), "{text}");
     }
 
     #[test]
@@ -947,10 +923,7 @@ mod tests {
         assert_eq!(token.expose(), "s3cr3t-token");
         assert!(!format!("{:?}", loaded.config).contains("s3cr3t"));
         let printed = loaded.effective.to_redacted_toml();
-        assert!(
-            printed.contains("<redacted>") && !printed.contains("s3cr3t"),
-            "{printed}"
-        );
+        assert!(printed.contains("<redacted>") && !printed.contains("s3cr3t"), "{printed}");
 
         let both = format!("{text}bearer_token = \"inline\"\n");
         let error = load_text(&both, &[]).unwrap_err();

@@ -128,9 +128,7 @@ pub struct UnitPath(String);
 pub enum UnitPathError {
     #[error("unit path is empty")]
     Empty,
-    #[error(
-        "unit path '{path}' has an invalid segment '{segment}': use a-z, 0-9, '-', '_' and '.'"
-    )]
+    #[error("unit path '{path}' has an invalid segment '{segment}': use a-z, 0-9, '-', '_' and '.'")]
     BadSegment { path: String, segment: String },
 }
 
@@ -222,9 +220,7 @@ pub enum AccountState {
     NotFound,
     Suspended,
     Private,
-    Failing {
-        last_error: String,
-    },
+    Failing { last_error: String },
 }
 
 /// A public account of a registered employee.

@@ -31,9 +31,7 @@ pub fn init(format: LogFormat, level: Option<&str>) -> Result<(), TelemetryError
                 reason: error.to_string(),
             })?
         }
-        None => {
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,netra=info"))
-        }
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,netra=info")),
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -18,19 +18,13 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 }
 
 /// The JSON part of a stored record, checking its version byte.
-pub fn json_part<'a>(
-    tree: &'static str,
-    key: &[u8],
-    bytes: &'a [u8],
-) -> Result<&'a [u8], StoreError> {
+pub fn json_part<'a>(tree: &'static str, key: &[u8], bytes: &'a [u8]) -> Result<&'a [u8], StoreError> {
     match bytes.split_first() {
         Some((&RECORD_VERSION, json)) => Ok(json),
         Some((version, _)) => Err(StoreError::Corrupt {
             tree,
             key_hex: hex::encode(key),
-            reason: format!(
-                "record version {version} is unknown (this build writes {RECORD_VERSION})"
-            ),
+            reason: format!("record version {version} is unknown (this build writes {RECORD_VERSION})"),
         }),
         None => Err(StoreError::Corrupt {
             tree,
@@ -40,11 +34,7 @@ pub fn json_part<'a>(
     }
 }
 
-pub fn decode<T: DeserializeOwned>(
-    tree: &'static str,
-    key: &[u8],
-    bytes: &[u8],
-) -> Result<T, StoreError> {
+pub fn decode<T: DeserializeOwned>(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(json_part(tree, key, bytes)?).map_err(|error| StoreError::Corrupt {
         tree,
         key_hex: hex::encode(key),

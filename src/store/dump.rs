@@ -31,31 +31,23 @@ impl Store {
             source,
         };
         let schema_version = self.schema_version()?.unwrap_or(SCHEMA_VERSION);
-        writeln!(
-            out,
-            "{}",
-            json!({"netra_dump": DUMP_FORMAT, "schema_version": schema_version})
-        )
-        .map_err(io)?;
+        writeln!(out, "{}", json!({"netra_dump": DUMP_FORMAT, "schema_version": schema_version}))
+            .map_err(io)?;
         let mut count = 0;
         for (name, format) in TREE_NAMES {
-            let tree = self
-                .trees
-                .by_name(name)
-                .expect("TREE_NAMES lists open trees");
+            let tree = self.trees.by_name(name).expect("TREE_NAMES lists open trees");
             for entry in tree.iter() {
                 let (key, value) = entry.map_err(StoreError::sled(format!("reading {name}")))?;
                 let line = match format {
                     ValueFormat::Record => {
                         let json_bytes = codec::json_part(name, &key, &value)?;
-                        let record: Value =
-                            serde_json::from_slice(json_bytes).map_err(|error| {
-                                StoreError::Corrupt {
-                                    tree: name,
-                                    key_hex: hex::encode(&key),
-                                    reason: error.to_string(),
-                                }
-                            })?;
+                        let record: Value = serde_json::from_slice(json_bytes).map_err(|error| {
+                            StoreError::Corrupt {
+                                tree: name,
+                                key_hex: hex::encode(&key),
+                                reason: error.to_string(),
+                            }
+                        })?;
                         json!({"tree": name, "key": hex::encode(&key), "record": record})
                     }
                     ValueFormat::Bytes => {
@@ -104,15 +96,10 @@ impl Store {
 
     fn ensure_empty(&self) -> Result<(), StoreError> {
         for (name, _) in TREE_NAMES {
-            let tree = self
-                .trees
-                .by_name(name)
-                .expect("TREE_NAMES lists open trees");
+            let tree = self.trees.by_name(name).expect("TREE_NAMES lists open trees");
             let only_version = name == "meta"
                 && tree.len() == 1
-                && tree
-                    .contains_key(keys::META_SCHEMA_VERSION)
-                    .unwrap_or(false);
+                && tree.contains_key(keys::META_SCHEMA_VERSION).unwrap_or(false);
             if !tree.is_empty() && !only_version {
                 return Err(StoreError::NotEmpty { tree: name });
             }
@@ -203,19 +190,13 @@ fn parse_header(value: &Value) -> Result<u64, String> {
 }
 
 fn parse_entry(value: &Value) -> Result<DumpEntry, String> {
-    let tree_name = value
-        .get("tree")
-        .and_then(Value::as_str)
-        .ok_or("no \"tree\"")?;
+    let tree_name = value.get("tree").and_then(Value::as_str).ok_or("no \"tree\"")?;
     let (tree, format) = TREE_NAMES
         .iter()
         .find(|(name, _)| *name == tree_name)
         .copied()
         .ok_or_else(|| format!("unknown tree '{tree_name}'"))?;
-    let key_hex = value
-        .get("key")
-        .and_then(Value::as_str)
-        .ok_or("no \"key\"")?;
+    let key_hex = value.get("key").and_then(Value::as_str).ok_or("no \"key\"")?;
     let key = hex::decode(key_hex).map_err(|error| format!("key is not hex: {error}"))?;
     if key.is_empty() {
         return Err("key is empty".into());
@@ -230,10 +211,7 @@ fn parse_entry(value: &Value) -> Result<DumpEntry, String> {
             bytes
         }
         ValueFormat::Bytes => {
-            let hex_value = value
-                .get("bytes")
-                .and_then(Value::as_str)
-                .ok_or("no \"bytes\"")?;
+            let hex_value = value.get("bytes").and_then(Value::as_str).ok_or("no \"bytes\"")?;
             hex::decode(hex_value).map_err(|error| format!("bytes are not hex: {error}"))?
         }
     };

@@ -115,12 +115,7 @@ pub fn finding_dedupe(
 
 /// `queue`: review state, severity (most severe first), creation time, finding number. A prefix
 /// scan on one state lists its findings most severe first, then oldest first.
-pub fn queue(
-    state: ReviewState,
-    severity: Severity,
-    created_at: Timestamp,
-    id: FindingId,
-) -> [u8; 18] {
+pub fn queue(state: ReviewState, severity: Severity, created_at: Timestamp, id: FindingId) -> [u8; 18] {
     let mut key = [0u8; 18];
     key[0] = state.code();
     key[1] = u8::MAX - severity_rank(severity);

@@ -243,11 +243,7 @@ impl Store {
     fn migrate_from(&self, mut version: u64) -> Result<(), StoreError> {
         while version < SCHEMA_VERSION {
             let migration = MIGRATIONS[(version - 1) as usize];
-            tracing::info!(
-                from = version,
-                to = version + 1,
-                "Migrating the store schema."
-            );
+            tracing::info!(from = version, to = version + 1, "Migrating the store schema.");
             migration(self)?;
             version += 1;
             self.trees
@@ -294,16 +290,12 @@ impl Store {
 
     /// Held by every writer; many at once. See "Consistency of dumps" above.
     fn read_gate(&self) -> RwLockReadGuard<'_, ()> {
-        self.gate
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.gate.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Held by `export` and `import`, which must see or make the whole store at once.
     fn write_gate(&self) -> RwLockWriteGuard<'_, ()> {
-        self.gate
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.gate.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -321,9 +313,7 @@ fn next_id(meta: &sled::transaction::TransactionalTree, counter: &[u8]) -> TxRes
 }
 
 /// Maps the error of a finished transaction to ours.
-fn tx_error(
-    action: &str,
-) -> impl FnOnce(sled::transaction::TransactionError<StoreError>) -> StoreError + '_ {
+fn tx_error(action: &str) -> impl FnOnce(sled::transaction::TransactionError<StoreError>) -> StoreError + '_ {
     move |error| match error {
         sled::transaction::TransactionError::Abort(error) => error,
         sled::transaction::TransactionError::Storage(source) => StoreError::Sled {

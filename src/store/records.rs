@@ -54,10 +54,7 @@ impl Store {
         self.trees
             .employees
             .insert(key, codec::encode(employee))
-            .map_err(StoreError::sled(format!(
-                "saving employee {}",
-                employee.employee_id
-            )))?;
+            .map_err(StoreError::sled(format!("saving employee {}", employee.employee_id)))?;
         self.flush()
     }
 
@@ -83,12 +80,7 @@ impl Store {
         let handle_key = keys::account_handle(platform, handle)?;
         let trees = &self.trees;
         let _gate = self.read_gate();
-        let account = (
-            &trees.meta,
-            &trees.employees,
-            &trees.accounts,
-            &trees.account_by_handle,
-        )
+        let account = (&trees.meta, &trees.employees, &trees.accounts, &trees.account_by_handle)
             .transaction(|(meta, employees, accounts, by_handle)| {
                 if employees.get(&employee_key)?.is_none() {
                     return abort(StoreError::NotFound {
@@ -215,8 +207,7 @@ impl Store {
                 let mut outcome = RecordOutcome::default();
                 for (record, activity_key, time_key, dedupe_keys) in &prepared {
                     if activities.get(activity_key)?.is_none() {
-                        activities
-                            .insert(activity_key.as_slice(), codec::encode(&record.activity))?;
+                        activities.insert(activity_key.as_slice(), codec::encode(&record.activity))?;
                         by_time.insert(time_key.as_slice(), &[])?;
                         outcome.new_activities += 1;
                     }
@@ -299,124 +290,63 @@ impl Store {
 
         for account in self.accounts()? {
             if self.employee(&account.employee_id)?.is_none() {
-                note(
-                    "accounts",
-                    &keys::account(account.id),
-                    format!("employee {} is missing", account.employee_id),
-                );
+                note("accounts", &keys::account(account.id), format!("employee {} is missing", account.employee_id));
             }
             let handle_key = keys::account_handle(account.platform, &account.handle)?;
-            let indexed = self
-                .trees
-                .account_by_handle
-                .get(&handle_key)
-                .map_err(read("reading account_by_handle"))?;
+            let indexed = self.trees.account_by_handle.get(&handle_key).map_err(read("reading account_by_handle"))?;
             if indexed.as_deref() != Some(&keys::account(account.id)[..]) {
-                note(
-                    "accounts",
-                    &keys::account(account.id),
-                    "handle index does not point here".into(),
-                );
+                note("accounts", &keys::account(account.id), "handle index does not point here".into());
             }
         }
         for entry in self.trees.account_by_handle.iter() {
             let (key, value) = entry.map_err(read("reading account_by_handle"))?;
             let id = AccountId(keys::u64_from_key(&value, "account_by_handle value")?);
             if self.account(id)?.is_none() {
-                note(
-                    "account_by_handle",
-                    &key,
-                    format!("account {id} is missing"),
-                );
+                note("account_by_handle", &key, format!("account {id} is missing"));
             }
         }
         for entry in self.trees.activities.iter() {
             let (key, value) = entry.map_err(read("reading activities"))?;
             let activity: Activity = codec::decode("activities", &key, &value)?;
             let time_key = keys::activity_by_time(activity.occurred_at, &key);
-            if !self
-                .trees
-                .activity_by_time
-                .contains_key(&time_key)
-                .map_err(read("reading activity_by_time"))?
-            {
+            if !self.trees.activity_by_time.contains_key(&time_key).map_err(read("reading activity_by_time"))? {
                 note("activities", &key, "time index entry is missing".into());
             }
         }
         for entry in self.trees.activity_by_time.iter() {
             let (key, _) = entry.map_err(read("reading activity_by_time"))?;
             let activity_key = key.get(8..).unwrap_or_default();
-            if !self
-                .trees
-                .activities
-                .contains_key(activity_key)
-                .map_err(read("reading activities"))?
-            {
+            if !self.trees.activities.contains_key(activity_key).map_err(read("reading activities"))? {
                 note("activity_by_time", &key, "activity is missing".into());
             }
         }
         let mut queued = 0usize;
         for finding in self.findings()? {
             let key = keys::finding(finding.id);
-            if self
-                .activity(finding.platform, &finding.platform_activity_id)?
-                .is_none()
-            {
+            if self.activity(finding.platform, &finding.platform_activity_id)?.is_none() {
                 note("findings", &key, "its activity is missing".into());
             }
-            let dedupe = keys::finding_dedupe(
-                finding.platform,
-                &finding.platform_activity_id,
-                &finding.detection.rule_id,
-            )?;
-            let indexed = self
-                .trees
-                .finding_by_dedupe
-                .get(&dedupe)
-                .map_err(read("reading finding_by_dedupe"))?;
+            let dedupe = keys::finding_dedupe(finding.platform, &finding.platform_activity_id, &finding.detection.rule_id)?;
+            let indexed = self.trees.finding_by_dedupe.get(&dedupe).map_err(read("reading finding_by_dedupe"))?;
             if indexed.as_deref() != Some(&key[..]) {
                 note("findings", &key, "dedupe index does not point here".into());
             }
-            let queue_key = keys::queue(
-                finding.review_state,
-                finding.detection.severity,
-                finding.created_at,
-                finding.id,
-            );
-            let in_queue = self
-                .trees
-                .queue
-                .contains_key(queue_key)
-                .map_err(read("reading queue"))?;
+            let queue_key = keys::queue(finding.review_state, finding.detection.severity, finding.created_at, finding.id);
+            let in_queue = self.trees.queue.contains_key(queue_key).map_err(read("reading queue"))?;
             let should_queue = finding.detection.status == RuleStatus::Active;
             if in_queue != should_queue {
-                note(
-                    "findings",
-                    &key,
-                    format!("queue entry present: {in_queue}, expected: {should_queue}"),
-                );
+                note("findings", &key, format!("queue entry present: {in_queue}, expected: {should_queue}"));
             }
             queued += usize::from(should_queue);
         }
         if self.trees.queue.len() != queued {
-            note(
-                "queue",
-                b"",
-                format!(
-                    "{} entries for {queued} queued findings",
-                    self.trees.queue.len()
-                ),
-            );
+            note("queue", b"", format!("{} entries for {queued} queued findings", self.trees.queue.len()));
         }
         for entry in self.trees.finding_by_dedupe.iter() {
             let (key, value) = entry.map_err(read("reading finding_by_dedupe"))?;
             let id = FindingId(keys::u64_from_key(&value, "finding_by_dedupe value")?);
             if self.finding(id)?.is_none() {
-                note(
-                    "finding_by_dedupe",
-                    &key,
-                    format!("finding {id} is missing"),
-                );
+                note("finding_by_dedupe", &key, format!("finding {id} is missing"));
             }
         }
         Ok(problems)
