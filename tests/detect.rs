@@ -105,6 +105,14 @@ fn neutral_writing_about_elections_is_not_flagged() {
         "Amin paling keras terdengar saat doa untuk pemilu yang damai.",
         "Cek namamu di DPT lewat cekdptonline.kpu.go.id sebelum 27 November.",
         "Hak pilih itu rahasia, tentukan sendiri pilihanmu di bilik suara.",
+        // everyday phrases that are also slogans, near talk of the president or elections
+        "Presiden melantik menteri baru Kabinet Indonesia Maju hari ini.",
+        "Program makan bergizi gratis mulai berjalan di sekolah kami, presiden meresmikan.",
+        "Gerak cepat Pak Presiden tangani banjir, salut.",
+        "Perubahan iklim makin terasa, pemilu pun harus ramah lingkungan.",
+        "Timnas menang 3-1, Garuda terbang! Presiden ucapkan selamat.",
+        "Gemoy banget kucing tetangga, oke gas kita adopsi.",
+        "Cak Imin hari ini hadiri acara Harlah PKB di Surabaya, kata berita.",
     ];
     for t in texts {
         let found = run(ActivityKind::Post, t, None, None);
@@ -172,6 +180,14 @@ fn interactions_with_watched_accounts_are_flagged_whatever_the_text() {
         Some("Selamat pagi, sarapan dulu."),
     );
     assert!(flags(&found).is_empty());
+    // a repost of news that quotes a candidate's call to vote by conscience is not campaigning
+    let found = run(
+        ActivityKind::Repost,
+        "",
+        Some("@kabar_nasional"),
+        Some("Ganjar: kami siap bertanding sehat. Pilih sesuai hati nurani."),
+    );
+    assert!(flags(&found).is_empty(), "{found:?}");
     // a repost of someone else's campaign text is judged as if the person wrote it
     let found = run(
         ActivityKind::Repost,

@@ -35,8 +35,19 @@ fuzz_target!(|data: &[u8]| {
             assert!(text.is_char_boundary(s) && text.is_char_boundary(e));
         }
     }
-    assert_eq!(normalize(&n.text, &lex.slang).text, n.text, "not idempotent");
-    let act = activity(Platform::X, "fuzz", ActivityKind::Quote, text, Some("@fuzz"), Some(text));
+    assert_eq!(
+        normalize(&n.text, &lex.slang).text,
+        n.text,
+        "not idempotent"
+    );
+    let act = activity(
+        Platform::X,
+        "fuzz",
+        ActivityKind::Quote,
+        text,
+        Some("@fuzz"),
+        Some(text),
+    );
     for d in detect(&act, lex, rules, &Scope::campaign_everywhere(lex)) {
         for s in d.spans {
             if s.field != SpanField::TargetAuthor {

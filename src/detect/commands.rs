@@ -2,6 +2,7 @@
 //! loading the word lists and rules named in the configuration and printing results, so
 //! `cli.rs` only parses arguments.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -13,6 +14,18 @@ use super::wordlists::{self, Level};
 use super::{detect, Lexicon, Rules, Scope};
 use crate::config::DetectConfig;
 use crate::model::{ActivityKind, Platform};
+
+/// Writes to stdout; a closed pipe (`netra check ... | head`) is not an error.
+fn out(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
 
 /// Loads the lexicon and rules named in the configuration.
 pub fn load(config: &DetectConfig) -> anyhow::Result<(Lexicon, Rules)> {
@@ -69,9 +82,9 @@ pub fn eval(config: &DetectConfig, file: &Path, json: bool) -> anyhow::Result<Ex
     let report = eval::evaluate(&rows, &lexicon, &rules, config.review_threshold)
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     if json {
-        println!("{}", serde_json::to_string(&report)?);
+        out(&format!("{}\n", serde_json::to_string(&report)?))?;
     } else {
-        print!("{}", eval::render(&report));
+        out(&eval::render(&report))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -79,9 +92,8 @@ pub fn eval(config: &DetectConfig, file: &Path, json: bool) -> anyhow::Result<Ex
 /// Prints every problem as `file:line: level: message`; exits 1 when any is an error.
 pub fn lint(config: &DetectConfig) -> anyhow::Result<ExitCode> {
     let problems = wordlists::lint(&config.wordlists_dir)?;
-    for p in &problems {
-        println!("{p}");
-    }
+    let listing: String = problems.iter().map(|p| format!("{p}\n")).collect();
+    out(&listing)?;
     let errors = problems.iter().filter(|p| p.level == Level::Error).count();
     let warnings = problems.len() - errors;
     eprintln!(

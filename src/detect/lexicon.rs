@@ -224,6 +224,8 @@ pub struct Lexicon {
     /// Handle fragments (strong names squeezed, `pdiperjuangan`) → entity, for recognising
     /// accounts named after a candidate or party that are not on the official list.
     pub(crate) handle_names: Vec<(String, usize)>,
+    /// Short party acronyms, recognised in handles only beside an organisation word.
+    pub(crate) party_acronyms: Vec<(String, usize)>,
     /// Number words → value (`dua` → 2), for the regex captures.
     pub(crate) number_words: HashMap<String, u8>,
     entity_index: HashMap<String, usize>,
@@ -533,6 +535,7 @@ impl Lexicon {
         }
         let mut accounts = HashMap::new();
         let mut handle_names = Vec::new();
+        let mut party_acronyms: Vec<(String, usize)> = Vec::new();
         // normalised term -> (entity, origin) for the duplicate check
         let mut seen: HashMap<String, (usize, Origin, bool)> = HashMap::new();
         for s in &raw.entities {
@@ -692,15 +695,21 @@ impl Lexicon {
                         seen.insert(n.clone(), (idx, e.origin.clone(), ambiguous));
                     }
                 }
-                if class == MentionClass::Name
-                    && !ambiguous
-                    && matches!(e.key.as_str(), "name" | "acronym")
-                {
+                // names and campaign slogans (`Timnas AMIN`) identify accounts named after them
+                if !ambiguous && matches!(e.key.as_str(), "name" | "acronym" | "slogan") {
                     let squeezed: String =
                         n.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
                     if squeezed.len() >= 6 {
                         handle_names.push((squeezed, idx));
                     }
+                }
+                // short party acronyms (`pkb`), recognised in handles beside `dpp`, `official`...
+                if entities[idx].kind == EntityKind::Party
+                    && class == MentionClass::Name
+                    && (2..=6).contains(&n.len())
+                    && n.bytes().all(|b| b.is_ascii_lowercase())
+                {
+                    party_acronyms.push((n.clone(), idx));
                 }
                 if slang.get(&n).is_some() {
                     problems.push(Problem {
@@ -725,7 +734,37 @@ impl Lexicon {
                 );
             }
         }
-        // a pair's "Name1 Name2" squeezed as a handle name too
+        // A titled form (`Bu Khofifah`) listed as ambiguous must not hide a plain name of the
+        // same entity inside it: leftmost-longest matching reports only the longer term.
+        let strong: Vec<(usize, String)> = builder
+            .patterns
+            .iter()
+            .zip(&builder.refs)
+            .flat_map(|((p, _), refs)| {
+                refs.iter().filter_map(move |r| match r {
+                    TermRef::Mention(m) if !m.ambiguous && m.class == MentionClass::Name => {
+                        Some((m.entity, p.clone()))
+                    }
+                    _ => None,
+                })
+            })
+            .collect();
+        for ((p, _), refs) in builder.patterns.iter().zip(builder.refs.iter_mut()) {
+            let padded = format!(" {p} ");
+            for r in refs.iter_mut() {
+                if let TermRef::Mention(m) = r {
+                    if m.ambiguous
+                        && !m.regional
+                        && m.class == MentionClass::Name
+                        && strong.iter().any(|(e, name)| {
+                            *e == m.entity && padded.contains(&format!(" {name} "))
+                        })
+                    {
+                        m.ambiguous = false;
+                    }
+                }
+            }
+        }
         handle_names.sort();
         handle_names.dedup();
 
@@ -790,6 +829,7 @@ impl Lexicon {
             regexes,
             accounts,
             handle_names,
+            party_acronyms,
             number_words,
             entity_index,
         })
@@ -823,10 +863,31 @@ impl Lexicon {
             .collect::<Vec<_>>()
             .join("");
         let squeezed: String = h.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-        self.handle_names
+        let by_name = self
+            .handle_names
             .iter()
             .filter(|(name, _)| squeezed.contains(name.as_str()))
             .max_by_key(|(name, _)| name.len())
+            .map(|(_, e)| *e);
+        if by_name.is_some() {
+            return by_name;
+        }
+        // `pks_official`, `dpd.pan`: a party acronym as one segment beside an organisation word
+        const ORG: [&str; 9] = [
+            "dpp", "dpd", "dpc", "dpw", "partai", "official", "resmi", "fraksi", "kader",
+        ];
+        let local = canonical_handle(handle);
+        let local = local.split('@').next().unwrap_or("");
+        let segments: Vec<&str> = local
+            .split(['.', '_', '-'])
+            .filter(|s| !s.is_empty())
+            .collect();
+        if !segments.iter().any(|s| ORG.contains(s)) {
+            return None;
+        }
+        self.party_acronyms
+            .iter()
+            .find(|(acr, _)| segments.contains(&acr.as_str()))
             .map(|(_, e)| *e)
     }
 }

@@ -6,13 +6,20 @@
 //!
 //! Steps, in order: HTML to text (tags dropped, block tags and `<br>` become spaces, entities
 //! decoded); Unicode compatibility decomposition with combining marks, zero-width characters,
-//! variation selectors and skin tones dropped (NFKC plus diacritic stripping, done per char);
+//! variation selectors and skin tones dropped (this is NFKC followed by diacritic stripping
+//! without the pointless compose-then-decompose: each char is decomposed compatibly, so
+//! fullwidth `Ｐ` becomes `p` and `é` becomes `e`, and its marks are dropped);
 //! hand-sign emoji mapped to word tokens (`jarisatu` .. `jariempat`); `&` read as `dan`; dashes
 //! read as spaces; then per token: camel-case and letter/digit splitting of hashtags, lowercase,
 //! leetspeak folded only when digits sit inside a word (`pr4b0w0`), other letter-digit tokens
 //! split (`pemilu2024`), reduplication `ibu2` reduced to `ibu`, runs of three or more equal
-//! letters collapsed, sequences of three or more single letters joined (`g a n j a r`) and
-//! slang expanded from the word lists. Pure numbers are kept as they are: `02` is a ballot number.
+//! letters collapsed (not at the start of a word: `PPP` and `PPPK` are acronyms), sequences of
+//! three or more single letters joined (`g a n j a r`) and slang expanded from the word lists.
+//! Pure numbers are kept as they are: `02` is a ballot number.
+//!
+//! Text without HTML, entities, diacritics, keycaps or single-letter words takes a fast path:
+//! one pass over the bytes, plain words copied lowercased with identity spans, emoji passed
+//! through. A property test checks that it agrees byte for byte with the general path.
 //!
 //! The result is idempotent: normalising normalised text changes nothing (a property test
 //! checks it), which is what lets word-list terms be normalised with the same function.
@@ -57,7 +64,7 @@ pub struct SlangMap {
     map: HashMap<Box<[u8]>, Box<str>, FnvBuild>,
     /// Longest key, so longer words skip the lookup.
     max_len: usize,
-    /// Per first byte, a bit per key length present: most words skip the hash lookup.
+    /// Per first two bytes, a bit per key length present: most words skip the hash lookup.
     lengths: Vec<u64>,
 }
 
@@ -87,9 +94,9 @@ impl SlangMap {
         self.map.insert(from.as_bytes().into(), to.into());
         self.max_len = self.max_len.max(from.len());
         if self.lengths.is_empty() {
-            self.lengths = vec![0; 256];
+            self.lengths = vec![0; 1 << 16];
         }
-        self.lengths[from.as_bytes()[0] as usize] |= 1 << from.len().min(63);
+        self.lengths[pair_index(from.as_bytes())] |= 1 << from.len().min(63);
         true
     }
 
@@ -99,10 +106,10 @@ impl SlangMap {
 
     #[inline]
     fn get_bytes(&self, word: &[u8]) -> Option<&str> {
-        let (Some(&first), true) = (word.first(), word.len() <= self.max_len) else {
+        if word.is_empty() || word.len() > self.max_len || self.lengths.is_empty() {
             return None;
-        };
-        if self.lengths[first as usize] & (1 << word.len().min(63)) == 0 {
+        }
+        if self.lengths[pair_index(word)] & (1 << word.len().min(63)) == 0 {
             return None;
         }
         self.map.get(word).map(|v| &**v)
@@ -115,6 +122,12 @@ impl SlangMap {
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
+}
+
+/// Index of a word's first two bytes (the second is 0 for one-letter words).
+#[inline]
+fn pair_index(word: &[u8]) -> usize {
+    (word[0] as usize) << 8 | word.get(1).copied().unwrap_or(0) as usize
 }
 
 fn has_run_of_three(b: &[u8]) -> bool {

@@ -191,7 +191,14 @@ pub fn analyse(text: &str, lex: &Lexicon) -> Analysis {
         }
     }
     // regex set: ballot phrases and finger phrases
-    if !lex.regexes.is_empty() {
+    // the patterns all start at a ballot or finger word, so without one there is nothing to find
+    let worth_it = a.cues.iter().any(|c| {
+        matches!(
+            c.class,
+            CueClass::Ballot | CueClass::Finger | CueClass::Election
+        )
+    });
+    if !lex.regexes.is_empty() && worth_it {
         for i in lex.regex_set.matches(&norm.text).iter() {
             let (re, kind) = &lex.regexes[i];
             for caps in re.captures_iter(&norm.text) {
@@ -350,13 +357,26 @@ pub fn evidence(
         .chain(context.map(|c| c.election_cues.as_slice()).unwrap_or(&[]))
         .map(|(e, _)| *e)
         .collect();
-    let election_near = |tok: u32| {
-        a.cues
-            .iter()
-            .any(|c| c.class == CueClass::Election && c.tok.abs_diff(tok) <= CONTEXT_WINDOW)
-            || a.election_cues
+    // election words near a mention vouch for it, except words that name another election
+    // (`presiden` does not vouch for a party called Garuda, nor `gubernur` for a Pilpres name)
+    let election_near = |tok: u32, election: usize| {
+        let other_office = |t: u32| {
+            a.election_cues
                 .iter()
-                .any(|(_, t)| t.abs_diff(tok) <= CONTEXT_WINDOW)
+                .any(|&(e, et)| et == t && e != election)
+                && !a
+                    .election_cues
+                    .iter()
+                    .any(|&(e, et)| et == t && e == election)
+        };
+        a.cues.iter().any(|c| {
+            c.class == CueClass::Election
+                && c.tok.abs_diff(tok) <= CONTEXT_WINDOW
+                && !other_office(c.tok)
+        }) || a
+            .election_cues
+            .iter()
+            .any(|&(e, t)| e == election && t.abs_diff(tok) <= CONTEXT_WINDOW)
     };
     let party_near = |tok: u32| {
         a.cues.iter().any(|c| {
@@ -367,7 +387,15 @@ pub fn evidence(
 
     // confirm mentions
     let mut confirmed: Vec<MentionHit> = Vec::new();
-    for m in &a.mentions {
+    // names first, then slogans: an ambiguous slogan counts only beside a confirmed name (or the
+    // entity's number), never beside another everyday phrase (`gemoy` + `oke gas` about a cat)
+    let is_slogan = |m: &MentionHit| m.term.class == MentionClass::Slogan && m.term.ambiguous;
+    let ordered = a
+        .mentions
+        .iter()
+        .filter(|m| !is_slogan(m))
+        .chain(a.mentions.iter().filter(|m| is_slogan(m)));
+    for m in ordered {
         let e = m.term.entity;
         if !in_scope(e) {
             continue;
@@ -382,9 +410,18 @@ pub fn evidence(
             let can_vouch = |o: &MentionHit| {
                 !(o.term.regional || o.term.ambiguous && o.term.acronym && !o.upper)
             };
-            let corroborated = a.mentions.iter().any(|o| {
-                o.term.entity == e && last_word(o.pattern) != last_word(m.pattern) && can_vouch(o)
-            }) || context.is_some_and(|c| {
+            let corroborated = if is_slogan(m) {
+                confirmed
+                    .iter()
+                    .any(|o| o.term.entity == e && o.term.class != MentionClass::Against)
+            } else {
+                a.mentions.iter().any(|o| {
+                    o.term.entity == e
+                        && last_word(o.pattern) != last_word(m.pattern)
+                        && can_vouch(o)
+                        && !is_slogan(o)
+                })
+            } || context.is_some_and(|c| {
                 c.mentions
                     .iter()
                     .any(|o| o.term.entity == e && can_vouch(o))
@@ -407,13 +444,17 @@ pub fn evidence(
                         matches!(c.class, CueClass::Support | CueClass::Invite)
                             && c.tok.abs_diff(m.tok) <= 4
                     });
+                // everyday phrases that are also slogans (`perubahan`, `Indonesia Maju`,
+                // `gerak cepat`) need the entity itself nearby, not just talk of elections
+                let slogan = m.term.class == MentionClass::Slogan;
                 corroborated
                     || number_match
-                    || upper_with_cue
-                    || election_near(m.tok)
-                    || ctx_election
-                    || named_elections.contains(&entity.election)
-                    || (entity.kind == EntityKind::Party && party_near(m.tok))
+                    || (!slogan
+                        && (upper_with_cue
+                            || election_near(m.tok, entity.election)
+                            || ctx_election
+                            || named_elections.contains(&entity.election)
+                            || (entity.kind == EntityKind::Party && party_near(m.tok))))
             }
         };
         if ok {
