@@ -9,7 +9,8 @@
 //! Part 1 registers the simulator's population, runs one `scan --once` pass (every account's
 //! history read back, judged, stored with its evidence and cursor, flushed per account) and
 //! reports activities per second. Part 2 registers 100,000 accounts that are not due, starts
-//! the scheduler loop, and reports resident memory and CPU time per minute while idle.
+//! the real `netra serve` on them, and reports its resident memory and CPU time per minute
+//! while idle, read from /proc.
 
 use std::time::{Duration, Instant};
 
@@ -20,34 +21,6 @@ use netra::metrics::Metrics;
 use netra::model::ScanState;
 use netra::simulator::{self, population_out, SimConfig};
 use netra::store::Store;
-
-fn resident_mib() -> f64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: f64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0.0);
-    pages * 4096.0 / (1024.0 * 1024.0)
-}
-
-/// User + system CPU seconds of this process so far.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
-}
 
 async fn ingest(employees: usize) {
     let sim = simulator::spawn(SimConfig {
@@ -84,55 +57,93 @@ async fn ingest(employees: usize) {
     sim.stop().await.unwrap();
 }
 
-async fn idle(accounts: usize) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut loaded = config::load(&ConfigSource::BuiltIn, Vec::new()).unwrap();
-    loaded.config.store.path = dir.path().join("data");
-    let store = Store::open(
-        &loaded.config.store.path,
-        loaded.config.store.cache_capacity_bytes,
-    )
-    .unwrap();
-    let mut csv = String::from("employee_id,name,unit,position,status,platform,handle\n");
-    for n in 0..accounts {
-        csv.push_str(&format!(
-            "{:018},Pegawai {n},kemenkumham/kanwil-{}/unit-{},Staf,pns,mastodon,@p{n}@instansi{}.example\n",
-            198_001_012_010_000_000u64 + n as u64,
-            ["dki", "jateng", "sumsel", "jabar"][n % 4],
-            n % 50,
-            n % 20
-        ));
-    }
-    netra::registry::import_accounts(&store, &csv, jiff::Timestamp::now()).unwrap();
-    // Nothing is due for a day: the daemon only keeps its queue.
-    let later = jiff::Timestamp::now() + Duration::from_secs(86_400);
-    let states: Vec<_> = store
-        .accounts()
-        .unwrap()
-        .into_iter()
-        .map(|account| {
-            let mut state = ScanState::new(later);
-            state.last_scan_at = Some(jiff::Timestamp::now());
-            (account.id, state)
-        })
+/// Resident memory and CPU ticks of another process, from /proc.
+fn process_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|kib| kib.parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+fn process_cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
         .collect();
-    store.put_scan_states(&states).unwrap();
-    let pipeline = app::build_pipeline(&loaded, store.clone(), Metrics::new()).unwrap();
-    let daemon = Daemon::new(&loaded.config, pipeline);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let before = resident_mib();
-    let running = tokio::spawn(async move { daemon.run(stop_rx).await });
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    let cpu_start = cpu_seconds();
-    let window = Duration::from_secs(60);
-    tokio::time::sleep(window).await;
-    let cpu = cpu_seconds() - cpu_start;
-    let resident = resident_mib();
-    stop_tx.send(true).unwrap();
-    running.await.unwrap().unwrap();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// A store with `accounts` registered accounts, none due for a day; then the real `netra
+/// serve` on it, measured from outside.
+fn idle(accounts: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    {
+        let store = Store::open(&data, 64 << 20).unwrap();
+        let mut csv = String::from("employee_id,name,unit,position,status,platform,handle\n");
+        for n in 0..accounts {
+            csv.push_str(&format!(
+                "{:018},Pegawai {n},kemenkumham/kanwil-{}/unit-{},Staf,pns,mastodon,@p{n}@instansi{}.example\n",
+                198_001_012_010_000_000u64 + n as u64,
+                ["dki", "jateng", "sumsel", "jabar"][n % 4],
+                n % 50,
+                n % 20
+            ));
+        }
+        netra::registry::import_accounts(&store, &csv, jiff::Timestamp::now()).unwrap();
+        let later = jiff::Timestamp::now() + Duration::from_secs(86_400);
+        let states: Vec<_> = store
+            .accounts()
+            .unwrap()
+            .into_iter()
+            .map(|account| {
+                let mut state = ScanState::new(later);
+                state.last_scan_at = Some(jiff::Timestamp::now());
+                (account.id, state)
+            })
+            .collect();
+        store.put_scan_states(&states).unwrap();
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_netra"))
+        .arg("serve")
+        .env("NETRA_STORE_PATH", &data)
+        .env("NETRA_HTTP_LISTEN", "127.0.0.1:0")
+        .env("NETRA_DETECT_WORDLISTS_DIR", format!("{root}/wordlists"))
+        .env(
+            "NETRA_DETECT_RULES_FILE",
+            format!("{root}/config/rules.toml"),
+        )
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("netra serve starts");
+    let pid = child.id();
+    std::thread::sleep(Duration::from_secs(20));
+    let cpu_start = process_cpu_seconds(pid);
+    std::thread::sleep(Duration::from_secs(60));
+    let cpu = process_cpu_seconds(pid) - cpu_start;
+    let resident = process_rss_mib(pid);
+    let _ = std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status();
+    let _ = child.wait();
     println!(
-        "idle serve loop: {accounts} accounts scheduled; resident {resident:.0} MiB (process, \
-         {before:.0} MiB before the loop); CPU {cpu:.2} s per minute"
+        "idle serve: {accounts} registered accounts, none due; resident {resident:.0} MiB after \
+         20 s; CPU {cpu:.2} s over the next minute"
     );
 }
 
@@ -150,5 +161,6 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(ingest(employees));
-    runtime.block_on(idle(100_000));
+    drop(runtime);
+    idle(100_000);
 }

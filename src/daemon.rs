@@ -26,8 +26,13 @@ use crate::scheduler::{ScanOutcome, Scheduler, SchedulerConfig};
 use crate::sources::AccountRef;
 use crate::store::StoreError;
 
-/// How often the registry is read again for new or deactivated accounts.
-const SYNC_EVERY: Duration = Duration::from_secs(30);
+/// How often the daemon looks whether the registry changed (a cheap counter), and refreshes
+/// its gauges.
+const CHECK_EVERY: Duration = Duration::from_secs(5);
+
+/// How often the registry is read again even when unchanged: election stages (and so the
+/// campaign weights) move with the calendar.
+const RESYNC_EVERY: Duration = Duration::from_secs(6 * 3600);
 
 /// Totals of a pass or a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -338,20 +343,29 @@ impl Daemon {
     }
 
     /// Runs until `shutdown` turns true: scans accounts as they fall due, within the global
-    /// and per-host limits, and picks up registry changes every half minute.
+    /// and per-host limits, and picks up registry changes within seconds.
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>) -> Result<Summary, DaemonError> {
         let semaphore = Arc::new(Semaphore::new(self.max_concurrent));
         let mut tasks: JoinSet<Result<Summary, DaemonError>> = JoinSet::new();
         let mut summary = Summary::default();
-        let mut next_sync = Timestamp::now();
+        let mut next_check = Timestamp::now();
+        let mut next_resync = Timestamp::now();
+        let mut synced_version = None;
         while !*shutdown.borrow() {
             let now = Timestamp::now();
-            if now >= next_sync {
-                if let Err(error) = self.sync_accounts(now) {
-                    tracing::error!(error = %error, "Reading the registry failed.");
+            if now >= next_check {
+                let version = self.pipeline.store.registry_version();
+                if synced_version != Some(version) || now >= next_resync {
+                    match self.sync_accounts(now) {
+                        Ok(_) => synced_version = Some(version),
+                        Err(error) => {
+                            tracing::error!(error = %error, "Reading the registry failed.")
+                        }
+                    }
+                    next_resync = now + RESYNC_EVERY;
                 }
                 self.update_gauges();
-                next_sync = now + SYNC_EVERY;
+                next_check = now + CHECK_EVERY;
             }
             while let Some(joined) = tasks.try_join_next() {
                 collect(&mut summary, joined);

@@ -98,6 +98,7 @@ impl Store {
             .insert(keys::META_SCHEMA_VERSION, &keys::u64_key(dump_version))
             .map_err(StoreError::sled("writing the schema version"))?;
         self.flush()?;
+        self.registry_changed();
         self.migrate_from(dump_version)?;
         Ok(count)
     }

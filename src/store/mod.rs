@@ -107,6 +107,9 @@ pub struct Store {
     db: sled::Db,
     trees: Trees,
     gate: Arc<RwLock<()>>,
+    /// Bumped by every change to employees, accounts or watched accounts in this process, so
+    /// the daemon re-reads the registry only when it changed.
+    registry_version: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// The open trees, one field per row of the table in the module docs.
@@ -225,6 +228,7 @@ impl Store {
             trees: Trees::open(&db)?,
             db,
             gate: Arc::new(RwLock::new(())),
+            registry_version: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         };
         store.upgrade_schema()?;
         Ok(store)
@@ -303,6 +307,17 @@ impl Store {
         self.db
             .size_on_disk()
             .map_err(StoreError::sled("measuring the size on disk"))
+    }
+
+    /// Changes whenever the registry changes (in this process).
+    pub fn registry_version(&self) -> u64 {
+        self.registry_version
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn registry_changed(&self) {
+        self.registry_version
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// Held by every writer; many at once. See "Consistency of dumps" above.

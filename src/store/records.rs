@@ -86,6 +86,7 @@ impl Store {
                 "saving employee {}",
                 employee.employee_id
             )))?;
+        self.registry_changed();
         self.flush()
     }
 
@@ -147,6 +148,7 @@ impl Store {
                 Ok(account)
             })
             .map_err(tx_error("registering an account"))?;
+        self.registry_changed();
         self.flush()?;
         Ok(account)
     }
@@ -162,6 +164,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<RowOutcome, StoreError> {
         let outcome = self.upsert_row_unflushed(employee, platform, handle, now)?;
+        self.registry_changed();
         self.flush()?;
         Ok(outcome)
     }
@@ -180,6 +183,7 @@ impl Store {
                 self.upsert_row_unflushed(employee, *platform, handle, now)
             })
             .collect();
+        self.registry_changed();
         self.flush()?;
         Ok(outcomes)
     }
@@ -364,6 +368,7 @@ impl Store {
                 Ok(record)
             })
             .map_err(tx_error("registering a watched account"))?;
+        self.registry_changed();
         self.flush()?;
         Ok(watched)
     }
@@ -402,6 +407,7 @@ impl Store {
                 Ok(())
             })
             .map_err(tx_error("saving a watched account"))?;
+        self.registry_changed();
         self.flush()
     }
 
@@ -639,6 +645,7 @@ impl Store {
                 Ok(account)
             })
             .map_err(tx_error("updating an account"))?;
+        self.registry_changed();
         self.flush()?;
         Ok(account)
     }
