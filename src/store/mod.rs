@@ -110,6 +110,15 @@ pub struct Store {
     /// Bumped by every change to employees, accounts or watched accounts in this process, so
     /// the daemon re-reads the registry only when it changed.
     registry_version: Arc<std::sync::atomic::AtomicU64>,
+    /// Group commit for ingest: see [`Store::flush_grouped`].
+    group: Arc<GroupCommit>,
+}
+
+/// Tickets of committed-but-maybe-unflushed writes, and how far the last flush reached.
+#[derive(Default)]
+struct GroupCommit {
+    written: std::sync::atomic::AtomicU64,
+    flushed: std::sync::Mutex<u64>,
 }
 
 /// The open trees, one field per row of the table in the module docs.
@@ -229,6 +238,7 @@ impl Store {
             db,
             gate: Arc::new(RwLock::new(())),
             registry_version: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            group: Arc::new(GroupCommit::default()),
         };
         store.upgrade_schema()?;
         Ok(store)
@@ -300,6 +310,23 @@ impl Store {
             .flush()
             .map(|_| ())
             .map_err(StoreError::sled("flushing to disk"))
+    }
+
+    /// Makes the caller's committed transaction durable, sharing one fsync with the writers
+    /// that committed at the same time (group commit). A writer takes a ticket after its
+    /// transaction committed; whoever holds the flush lock notes the newest ticket, flushes,
+    /// and records it; a writer whose ticket is already covered returns without flushing.
+    fn flush_grouped(&self) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        let ticket = self.group.written.fetch_add(1, Ordering::AcqRel) + 1;
+        let mut flushed = self.group.flushed.lock().unwrap_or_else(|p| p.into_inner());
+        if *flushed >= ticket {
+            return Ok(());
+        }
+        let reach = self.group.written.load(Ordering::Acquire);
+        self.flush()?;
+        *flushed = reach;
+        Ok(())
     }
 
     /// Bytes the database occupies on disk (a metric: sled can grow large).

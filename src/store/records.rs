@@ -526,7 +526,7 @@ impl Store {
                 },
             )
             .map_err(tx_error("recording activities"))?;
-        self.flush()?;
+        self.flush_grouped()?;
         Ok(outcome)
     }
 
