@@ -43,7 +43,7 @@ async fn ingest(employees: usize) {
     let pipeline = app::build_pipeline(&loaded, store.clone(), Metrics::new()).unwrap();
     let daemon = Daemon::new(&loaded.config, pipeline);
     let started = Instant::now();
-    let summary = daemon.scan_once(None).await.unwrap();
+    let summary = daemon.scan_once(None, false).await.unwrap();
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "ingest: {employees} employees, {} accounts, {} activities, {} findings in {seconds:.2} s \

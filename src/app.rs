@@ -59,11 +59,16 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// `netra scan --once [--account ID]`.
-pub fn scan_once(loaded: &Loaded, store: Store, only: Option<u64>) -> anyhow::Result<Summary> {
+/// `netra scan --once [--account ID | --all]`.
+pub fn scan_once(
+    loaded: &Loaded,
+    store: Store,
+    only: Option<u64>,
+    all: bool,
+) -> anyhow::Result<Summary> {
     let pipeline = build_pipeline(loaded, store, Metrics::new())?;
     let daemon = Daemon::new(&loaded.config, pipeline);
-    let summary = runtime()?.block_on(daemon.scan_once(only.map(AccountId)))?;
+    let summary = runtime()?.block_on(daemon.scan_once(only.map(AccountId), all))?;
     Ok(summary)
 }
 

@@ -99,8 +99,11 @@ pub struct ScanArgs {
     #[arg(long, required = true)]
     pub once: bool,
     /// Scan only this account (its number), due or not.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", conflicts_with = "all")]
     pub account: Option<u64>,
+    /// Scan every active account, due or not (each continues from its cursor).
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -236,7 +239,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scan(args) => {
             let loaded = load_config(&source)?;
             let store = open_store(&loaded)?;
-            let summary = crate::app::scan_once(&loaded, store, args.account)?;
+            let summary = crate::app::scan_once(&loaded, store, args.account, args.all)?;
             println!("{summary}");
             Ok(if summary.errors == 0 {
                 ExitCode::SUCCESS

@@ -288,9 +288,14 @@ impl Daemon {
         .map_err(DaemonError::from)
     }
 
-    /// One pass: every account due now (or just `only`), each scanned once, then a summary.
-    /// Registered accounts go first so that reverse scans know their resolved ids.
-    pub async fn scan_once(&self, only: Option<AccountId>) -> Result<Summary, DaemonError> {
+    /// One pass: every account due now (every active one with `all`, or just `only`), each
+    /// scanned once, then a summary. Registered accounts go first so that reverse scans know
+    /// their resolved ids.
+    pub async fn scan_once(
+        &self,
+        only: Option<AccountId>,
+        all: bool,
+    ) -> Result<Summary, DaemonError> {
         let now = Timestamp::now();
         self.sync_accounts(now)?;
         if let Some(id) = only {
@@ -298,7 +303,7 @@ impl Daemon {
         }
         let store = &self.pipeline.store;
         let states: HashMap<AccountId, ScanState> = store.scan_states()?.into_iter().collect();
-        let is_due = |id: &AccountId| states.get(id).is_none_or(|s| s.next_due_at <= now);
+        let is_due = |id: &AccountId| all || states.get(id).is_none_or(|s| s.next_due_at <= now);
         let registered: Vec<AccountId> = store
             .accounts()?
             .into_iter()

@@ -70,7 +70,7 @@ async fn serve_finds_what_scan_once_finds_and_nothing_twice() {
     let (loaded, store) = setup(&sim, once_dir.path()).await;
     let pipeline = app::build_pipeline(&loaded, store.clone(), Metrics::new()).unwrap();
     let daemon = Daemon::new(&loaded.config, pipeline);
-    let first = daemon.scan_once(None).await.unwrap();
+    let first = daemon.scan_once(None, false).await.unwrap();
     let accounts = store.accounts().unwrap().len() + store.watched_accounts().unwrap().len();
     assert_eq!(first.accounts_scanned, accounts, "{first}");
     assert_eq!(first.errors, 0, "{first}");
