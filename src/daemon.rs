@@ -20,14 +20,14 @@ use tokio::task::JoinSet;
 
 use crate::config::Config;
 use crate::model::{AccountId, Employee, Platform, ScanState};
-use crate::pipeline::{Pipeline, PipelineError};
+use crate::pipeline::Pipeline;
 use crate::scheduler::policy::PolicyConfig;
 use crate::scheduler::{ScanOutcome, Scheduler, SchedulerConfig};
 use crate::sources::AccountRef;
 use crate::store::StoreError;
 
-/// How often the daemon looks whether the registry changed (a cheap counter), and refreshes
-/// its gauges.
+/// How often the daemon looks whether the registry changed (a cheap counter). Store-derived
+/// gauges are not refreshed here: `/metrics` reads them fresh on every scrape.
 const CHECK_EVERY: Duration = Duration::from_secs(5);
 
 /// How often the registry is read again even when unchanged: election stages (and so the
@@ -98,6 +98,8 @@ fn host_of(platform: Platform, handle: &str) -> String {
 pub struct Daemon {
     pipeline: Pipeline,
     scheduler: Arc<Mutex<Scheduler>>,
+    /// Reverse-scan lookups per platform, with the registry version they were built from.
+    reverse_maps: Arc<Mutex<HashMap<Platform, (u64, Arc<ReverseMaps>)>>>,
     max_concurrent: usize,
     shutdown_grace: Duration,
 }
@@ -114,6 +116,7 @@ impl Daemon {
         Daemon {
             pipeline,
             scheduler: Arc::new(Mutex::new(scheduler)),
+            reverse_maps: Arc::new(Mutex::new(HashMap::new())),
             max_concurrent: scan.max_concurrent_requests,
             shutdown_grace: scan.shutdown_grace,
         }
@@ -198,9 +201,9 @@ impl Daemon {
                     .await
             }
             (None, Some(watched)) => {
-                let (registered, employees) = self.registered_for(watched.platform).await?;
+                let maps = self.registered_for(watched.platform).await?;
                 self.pipeline
-                    .scan_watched(&watched, &registered, &employees, &mut state, now)
+                    .scan_watched(&watched, &maps.accounts, &maps.employees, &mut state, now)
                     .await
             }
             (None, None) => return Err(DaemonError::UnknownAccount(id)),
@@ -241,51 +244,29 @@ impl Daemon {
     }
 
     /// Registered accounts of one platform keyed as that platform names actors, with their
-    /// employees: what a reverse scan intersects with.
-    async fn registered_for(
-        &self,
-        platform: Platform,
-    ) -> Result<(HashMap<String, AccountRef>, HashMap<AccountId, Employee>), DaemonError> {
-        let store = self.pipeline.store.clone();
-        tokio::task::spawn_blocking(move || {
-            let employees: HashMap<String, Employee> = store
-                .employees()?
-                .into_iter()
-                .map(|e| (e.employee_id.clone(), e))
-                .collect();
-            let mut registered = HashMap::new();
-            let mut by_account = HashMap::new();
-            for account in store.accounts()? {
-                if account.platform != platform || !account.active {
-                    continue;
-                }
-                let Some(employee) = employees.get(&account.employee_id) else {
-                    continue;
-                };
-                let key = match platform {
-                    Platform::Mastodon => {
-                        account.handle.trim().trim_start_matches('@').to_lowercase()
-                    }
-                    _ => match &account.platform_id {
-                        Some(id) => id.clone(),
-                        None => continue, // not resolved yet: its own scan will do that first
-                    },
-                };
-                by_account.insert(account.id, employee.clone());
-                registered.insert(
-                    key,
-                    AccountRef {
-                        account_id: account.id,
-                        handle: account.handle.clone(),
-                        platform_id: account.platform_id.clone(),
-                    },
-                );
+    /// employees: what a reverse scan intersects with. Built once per registry version and
+    /// platform, not once per watched account.
+    async fn registered_for(&self, platform: Platform) -> Result<Arc<ReverseMaps>, DaemonError> {
+        let version = self.pipeline.store.registry_version();
+        if let Some((cached_version, maps)) = self.reverse_maps().get(&platform) {
+            if *cached_version == version {
+                return Ok(Arc::clone(maps));
             }
-            Ok::<_, StoreError>((registered, by_account))
-        })
-        .await
-        .map_err(|e| DaemonError::Task(e.to_string()))?
-        .map_err(DaemonError::from)
+        }
+        let store = self.pipeline.store.clone();
+        let maps = tokio::task::spawn_blocking(move || build_reverse_maps(&store, platform))
+            .await
+            .map_err(|e| DaemonError::Task(e.to_string()))??;
+        let maps = Arc::new(maps);
+        self.reverse_maps()
+            .insert(platform, (version, Arc::clone(&maps)));
+        Ok(maps)
+    }
+
+    fn reverse_maps(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<Platform, (u64, Arc<ReverseMaps>)>> {
+        self.reverse_maps.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// One pass: every account due now (every active one with `all`, or just `only`), each
@@ -369,7 +350,6 @@ impl Daemon {
                     }
                     next_resync = now + RESYNC_EVERY;
                 }
-                self.update_gauges();
                 next_check = now + CHECK_EVERY;
             }
             while let Some(joined) = tasks.try_join_next() {
@@ -426,11 +406,49 @@ impl Daemon {
         self.pipeline.store.flush()?;
         Ok(summary)
     }
+}
 
-    /// Refreshes the gauges that are read from the store.
-    pub fn update_gauges(&self) {
-        crate::metrics::refresh_store_gauges(&self.pipeline.metrics, &self.pipeline.store);
+/// What a reverse scan intersects a candidate's likers, reposters and repliers with.
+pub struct ReverseMaps {
+    /// Actor key → account: canonical `user@domain` on Mastodon; DID on Bluesky, and the
+    /// lowercase handle too, so accounts not resolved yet are still found.
+    pub accounts: HashMap<String, AccountRef>,
+    pub employees: HashMap<AccountId, Employee>,
+}
+
+fn build_reverse_maps(
+    store: &crate::store::Store,
+    platform: Platform,
+) -> Result<ReverseMaps, StoreError> {
+    let employees: HashMap<String, Employee> = store
+        .employees()?
+        .into_iter()
+        .map(|e| (e.employee_id.clone(), e))
+        .collect();
+    let mut maps = ReverseMaps {
+        accounts: HashMap::new(),
+        employees: HashMap::new(),
+    };
+    for account in store.accounts()? {
+        if account.platform != platform || !account.active {
+            continue;
+        }
+        let Some(employee) = employees.get(&account.employee_id) else {
+            continue;
+        };
+        let reference = AccountRef {
+            account_id: account.id,
+            handle: account.handle.clone(),
+            platform_id: account.platform_id.clone(),
+        };
+        if let (Platform::Bluesky, Some(did)) = (platform, &account.platform_id) {
+            maps.accounts.insert(did.clone(), reference.clone());
+        }
+        let handle = account.handle.trim().trim_start_matches('@').to_lowercase();
+        maps.accounts.insert(handle, reference);
+        maps.employees.insert(account.id, employee.clone());
     }
+    Ok(maps)
 }
 
 fn collect(
@@ -451,19 +469,54 @@ fn collect(
     }
 }
 
-impl From<PipelineError> for DaemonError {
-    fn from(error: PipelineError) -> DaemonError {
-        match error {
-            PipelineError::Store(store) => DaemonError::Store(store),
-            other => DaemonError::Task(other.to_string()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::host_of;
     use crate::model::Platform;
+
+    #[test]
+    fn reverse_maps_find_unresolved_bluesky_accounts_by_handle() {
+        use crate::model::{AccountState, Employee, EmploymentStatus, UnitPath};
+        let store = crate::store::Store::temporary().unwrap();
+        let now = jiff::Timestamp::UNIX_EPOCH;
+        store
+            .put_employee(&Employee {
+                employee_id: "1".into(),
+                name: "A".into(),
+                unit: UnitPath::parse("bkn").unwrap(),
+                position: "Staf".into(),
+                status: EmploymentStatus::Pns,
+                active: true,
+                registered_at: now,
+            })
+            .unwrap();
+        let resolved = store
+            .register_account("1", Platform::Bluesky, "Ani.bsky.social", now)
+            .unwrap();
+        store
+            .update_account_resolution(
+                resolved.id,
+                "did:plc:ani",
+                "ani.bsky.social",
+                AccountState::Ok,
+                now,
+            )
+            .unwrap();
+        store
+            .register_account("1", Platform::Bluesky, "budi.bsky.social", now)
+            .unwrap();
+        store
+            .register_account("1", Platform::Mastodon, "@Cici@m.example", now)
+            .unwrap();
+
+        let maps = super::build_reverse_maps(&store, Platform::Bluesky).unwrap();
+        let mut keys: Vec<&str> = maps.accounts.keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(keys, ["ani.bsky.social", "budi.bsky.social", "did:plc:ani"]);
+        assert_eq!(maps.employees.len(), 2);
+        let mastodon = super::build_reverse_maps(&store, Platform::Mastodon).unwrap();
+        assert!(mastodon.accounts.contains_key("cici@m.example"));
+    }
 
     #[test]
     fn accounts_share_a_budget_per_host() {
