@@ -99,7 +99,7 @@ pub struct Daemon {
     pipeline: Pipeline,
     scheduler: Arc<Mutex<Scheduler>>,
     /// Reverse-scan lookups per platform, with the registry version they were built from.
-    reverse_maps: Arc<Mutex<HashMap<Platform, (u64, Arc<ReverseMaps>)>>>,
+    reverse_maps: Arc<Mutex<ReverseMapCache>>,
     max_concurrent: usize,
     shutdown_grace: Duration,
 }
@@ -263,9 +263,7 @@ impl Daemon {
         Ok(maps)
     }
 
-    fn reverse_maps(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<Platform, (u64, Arc<ReverseMaps>)>> {
+    fn reverse_maps(&self) -> std::sync::MutexGuard<'_, ReverseMapCache> {
         self.reverse_maps.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -407,6 +405,9 @@ impl Daemon {
         Ok(summary)
     }
 }
+
+/// Per platform: the registry version the maps were built from, and the maps.
+type ReverseMapCache = HashMap<Platform, (u64, Arc<ReverseMaps>)>;
 
 /// What a reverse scan intersects a candidate's likers, reposters and repliers with.
 pub struct ReverseMaps {
