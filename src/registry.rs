@@ -192,6 +192,18 @@ impl Row<'_> {
         }
     }
 
+    /// The handle, checked against the shape its platform requires (when the platform is
+    /// known).
+    fn handle(&mut self, platform: Option<Platform>) -> String {
+        let handle = self.text("handle");
+        if let (Some(platform), false) = (platform, handle.is_empty()) {
+            if let Err(reason) = check_handle(platform, &handle) {
+                self.fail("handle", reason);
+            }
+        }
+        handle
+    }
+
     fn fail(&mut self, column: &str, reason: String) {
         self.errors.push(RowError {
             line: self.line,
@@ -241,12 +253,7 @@ pub fn import_accounts(
         let position = row.text("position");
         let status = row.parsed("status", |s| s.parse::<EmploymentStatus>());
         let platform = row.parsed("platform", |s| s.parse::<Platform>());
-        let handle = row.text("handle");
-        if let (Some(platform), false) = (platform, handle.is_empty()) {
-            if let Err(reason) = check_handle(platform, &handle) {
-                row.fail("handle", reason);
-            }
-        }
+        let handle = row.handle(platform);
         if !row.errors.is_empty() {
             report.errors.append(&mut row.errors);
             continue;
@@ -330,7 +337,7 @@ pub fn import_watched(
         let mut row = Row::new(&record, &positions);
         let line = row.line;
         let platform = row.parsed("platform", |s| s.parse::<Platform>());
-        let handle = row.text("handle");
+        let handle = row.handle(platform);
         let entity_id = row.text("entity_id");
         if !entity_id.is_empty() && !known_entity(&entity_id) {
             row.fail(
@@ -339,11 +346,6 @@ pub fn import_watched(
             );
         }
         let role = row.parsed("role", parse_role);
-        if let (Some(platform), false) = (platform, handle.is_empty()) {
-            if let Err(reason) = check_handle(platform, &handle) {
-                row.fail("handle", reason);
-            }
-        }
         if !row.errors.is_empty() {
             report.errors.append(&mut row.errors);
             continue;

@@ -16,6 +16,15 @@ fn abort<T>(error: StoreError) -> TxResult<T> {
     Err(ConflictableTransactionError::Abort(error))
 }
 
+/// Decodes a record read inside a transaction; an unreadable one aborts it.
+fn decode_tx<T: serde::de::DeserializeOwned>(
+    tree: &'static str,
+    key: &[u8],
+    bytes: &[u8],
+) -> TxResult<T> {
+    codec::decode(tree, key, bytes).map_err(ConflictableTransactionError::Abort)
+}
+
 /// One activity to record with what detection found in it.
 #[derive(Debug, Clone)]
 pub struct ActivityRecord {
@@ -207,12 +216,7 @@ impl Store {
         )
             .transaction(|(meta, employees, accounts, by_handle)| {
                 let stored = match employees.get(&employee_key)? {
-                    Some(bytes) => {
-                        match codec::decode::<Employee>("employees", &employee_key, &bytes) {
-                            Ok(stored) => Some(stored),
-                            Err(error) => return abort(error),
-                        }
-                    }
+                    Some(bytes) => Some(decode_tx::<Employee>("employees", &employee_key, &bytes)?),
                     None => None,
                 };
                 let employee_change = match &stored {
@@ -246,10 +250,7 @@ impl Store {
                                 reason: "points at a missing account".into(),
                             });
                         };
-                        let existing: Account = match codec::decode("accounts", &id_bytes, &bytes) {
-                            Ok(account) => account,
-                            Err(error) => return abort(error),
-                        };
+                        let existing: Account = decode_tx("accounts", &id_bytes, &bytes)?;
                         if existing.employee_id != employee.employee_id {
                             return abort(StoreError::AlreadyExists {
                                 what: "account",
@@ -398,10 +399,7 @@ impl Store {
                         id: id.to_string(),
                     });
                 };
-                let mut record: WatchedAccount = match codec::decode("watched", &key, &bytes) {
-                    Ok(record) => record,
-                    Err(error) => return abort(error),
-                };
+                let mut record: WatchedAccount = decode_tx("watched", &key, &bytes)?;
                 record.platform_id = Some(platform_id.to_string());
                 watched.insert(&key, codec::encode(&record))?;
                 Ok(())
@@ -605,10 +603,7 @@ impl Store {
                         id: id.to_string(),
                     });
                 };
-                let mut account: Account = match codec::decode("accounts", &key, &bytes) {
-                    Ok(account) => account,
-                    Err(error) => return abort(error),
-                };
+                let mut account: Account = decode_tx("accounts", &key, &bytes)?;
                 let renamed = !account
                     .handle
                     .eq_ignore_ascii_case(current_handle.trim_start_matches('@'))
@@ -664,10 +659,7 @@ impl Store {
                         id: id.to_string(),
                     });
                 };
-                let mut account: Account = match codec::decode("accounts", &key, &bytes) {
-                    Ok(account) => account,
-                    Err(error) => return abort(error),
-                };
+                let mut account: Account = decode_tx("accounts", &key, &bytes)?;
                 if account.state == state {
                     return Ok(false);
                 }
