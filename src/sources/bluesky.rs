@@ -619,91 +619,75 @@ impl Bluesky {
             }
         }
         for post in &posts {
-            self.reverse_likes(post, registered, &mut page).await?;
-            self.reverse_reposts(post, registered, &mut page).await?;
+            self.reverse_interactions(post, ActivityKind::Like, registered, &mut page)
+                .await?;
+            self.reverse_interactions(post, ActivityKind::Repost, registered, &mut page)
+                .await?;
             self.reverse_replies(post, registered, &mut page).await?;
         }
         Ok(page)
     }
 
-    async fn reverse_likes(
+    /// Registered accounts among those who liked (`getLikes`) or reposted (`getRepostedBy`)
+    /// a watched post. A like says when it was made; a repost listing does not, so its time
+    /// is when it was seen.
+    async fn reverse_interactions(
         &self,
         post: &PostView,
+        kind: ActivityKind,
         registered: &HashMap<String, AccountRef>,
         page: &mut ScanPage,
     ) -> Result<(), SourceError> {
+        let method = match kind {
+            ActivityKind::Like => "app.bsky.feed.getLikes",
+            _ => "app.bsky.feed.getRepostedBy",
+        };
         let mut api_cursor: Option<String> = None;
         for _ in 0..MAX_PAGES {
             let mut query = vec![("uri", post.uri.as_str()), ("limit", "100")];
             if let Some(c) = &api_cursor {
                 query.push(("cursor", c.as_str()));
             }
-            let fetched = self
-                .get(&self.xrpc("app.bsky.feed.getLikes", &query))
-                .await?;
-            let likes: Likes = fetched.json()?;
-            for like in &likes.likes {
-                let Some(account) = lookup(registered, &like.actor) else {
+            let fetched = self.get(&self.xrpc(method, &query)).await?;
+            let (cursor, actors): (Option<String>, Vec<(Profile, Option<String>)>) = match kind {
+                ActivityKind::Like => {
+                    let likes: Likes = fetched.json()?;
+                    let actors = likes
+                        .likes
+                        .into_iter()
+                        .map(|l| (l.actor, l.created_at))
+                        .collect();
+                    (likes.cursor, actors)
+                }
+                _ => {
+                    let reposts: RepostedBy = fetched.json()?;
+                    let actors = reposts.reposted_by.into_iter().map(|p| (p, None)).collect();
+                    (reposts.cursor, actors)
+                }
+            };
+            for (actor, created_at) in &actors {
+                let Some(account) = lookup(registered, actor) else {
                     continue;
+                };
+                let id = match kind {
+                    ActivityKind::Like => activity_id::like(&actor.did, &post.uri),
+                    _ => activity_id::repost(&actor.did, &post.uri),
                 };
                 let activity = interaction(
                     account,
-                    &like.actor,
-                    ActivityKind::Like,
-                    activity_id::like(&like.actor.did, &post.uri),
+                    actor,
+                    kind,
+                    id,
                     post.target(),
-                    parse_time(like.created_at.as_deref(), &fetched)?,
-                    like.created_at.is_some(),
+                    parse_time(created_at.as_deref(), &fetched)?,
+                    created_at.is_some(),
                     &fetched,
                 );
                 page.activities.push(activity);
             }
-            let more = !likes.likes.is_empty();
             page.evidence.push(fetched);
-            match likes.cursor {
-                Some(next) if more => api_cursor = Some(next),
-                _ => break,
-            }
-        }
-        Ok(())
-    }
-
-    async fn reverse_reposts(
-        &self,
-        post: &PostView,
-        registered: &HashMap<String, AccountRef>,
-        page: &mut ScanPage,
-    ) -> Result<(), SourceError> {
-        let mut api_cursor: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let mut query = vec![("uri", post.uri.as_str()), ("limit", "100")];
-            if let Some(c) = &api_cursor {
-                query.push(("cursor", c.as_str()));
-            }
-            let fetched = self
-                .get(&self.xrpc("app.bsky.feed.getRepostedBy", &query))
-                .await?;
-            let reposts: RepostedBy = fetched.json()?;
-            for profile in &reposts.reposted_by {
-                let Some(account) = lookup(registered, profile) else {
-                    continue;
-                };
-                let activity = interaction(
-                    account,
-                    profile,
-                    ActivityKind::Repost,
-                    activity_id::repost(&profile.did, &post.uri),
-                    post.target(),
-                    fetched.fetched_at,
-                    false,
-                    &fetched,
-                );
-                page.activities.push(activity);
-            }
-            let more = !reposts.reposted_by.is_empty();
-            page.evidence.push(fetched);
-            match reposts.cursor {
-                Some(next) if more => api_cursor = Some(next),
+            match cursor {
+                Some(next) if !actors.is_empty() => api_cursor = Some(next),
                 _ => break,
             }
         }
