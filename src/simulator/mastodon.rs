@@ -403,13 +403,24 @@ pub async fn lookup(
     let Some(account) = found else {
         return guard(&state, &uri, &headers).run(&[], not_found).await;
     };
-    guard(&state, &uri, &headers)
+    account_response(&state, &uri, &headers, &domain, account).await
+}
+
+/// The Account entity of `account` as instance `domain` shows it.
+async fn account_response(
+    state: &SimState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    domain: &str,
+    account: usize,
+) -> Response {
+    guard(state, uri, headers)
         .run(&[account], || {
             let world = state.world();
             let view = View {
                 base: &state.base_url,
                 world: &world,
-                domain: &domain,
+                domain,
             };
             ok_json(&view.account(account), None)
         })
@@ -431,17 +442,7 @@ pub async fn account(
     let Some(account) = found else {
         return not_found();
     };
-    guard(&state, &uri, &headers)
-        .run(&[account], || {
-            let world = state.world();
-            let view = View {
-                base: &state.base_url,
-                world: &world,
-                domain: &domain,
-            };
-            ok_json(&view.account(account), None)
-        })
-        .await
+    account_response(&state, &uri, &headers, &domain, account).await
 }
 
 /// `GET /api/v1/accounts/:id/statuses`.
