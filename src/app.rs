@@ -18,6 +18,7 @@ use tokio::sync::watch;
 
 use crate::config::Loaded;
 use crate::daemon::{Daemon, Summary};
+use crate::http::AppState;
 use crate::judging::WordListJudge;
 use crate::metrics::Metrics;
 use crate::model::{AccountId, Employee, ReviewState, UnitPath};
@@ -40,7 +41,16 @@ pub fn build_judge(loaded: &Loaded) -> anyhow::Result<Arc<WordListJudge>> {
 
 /// Everything a scan needs, around an already open store.
 pub fn build_pipeline(loaded: &Loaded, store: Store, metrics: Metrics) -> anyhow::Result<Pipeline> {
-    let judge = build_judge(loaded)?;
+    build_pipeline_with(loaded, store, metrics, build_judge(loaded)?)
+}
+
+/// A pipeline around an already compiled judge (shared with the HTTP API by `serve`).
+pub fn build_pipeline_with(
+    loaded: &Loaded,
+    store: Store,
+    metrics: Metrics,
+    judge: Arc<WordListJudge>,
+) -> anyhow::Result<Pipeline> {
     let sources = Sources::from_config(&loaded.config).context("cannot build the HTTP client")?;
     Ok(Pipeline {
         store,
@@ -109,9 +119,12 @@ async fn wait_for_signal() {
 /// `netra serve`: the daemon and the HTTP server until a signal.
 pub fn serve(loaded: &Loaded, store: Store) -> anyhow::Result<Summary> {
     let metrics = Metrics::new();
-    let pipeline = build_pipeline(loaded, store.clone(), metrics.clone())?;
+    let judge = build_judge(loaded)?;
+    let pipeline = build_pipeline_with(loaded, store.clone(), metrics.clone(), judge.clone())?;
     let daemon = Daemon::new(&loaded.config, pipeline);
+    let state = http_state(loaded, store, metrics, judge)?;
     let listen = loaded.config.http.listen;
+    let limits = crate::http::server::Limits::from_config(&loaded.config.http);
     runtime()?.block_on(async move {
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::spawn(async move {
@@ -119,16 +132,16 @@ pub fn serve(loaded: &Loaded, store: Store) -> anyhow::Result<Summary> {
             tracing::info!("Signal received: stopping.");
             let _ = stop_tx.send(true);
         });
-        serve_until(daemon, store, metrics, listen, stop_rx).await
+        serve_until(daemon, state, listen, limits, stop_rx).await
     })
 }
 
 /// Runs the daemon and the HTTP server until `stop` turns true (tests pass their own).
 pub async fn serve_until(
     daemon: Daemon,
-    store: Store,
-    metrics: Metrics,
+    state: AppState,
     listen: std::net::SocketAddr,
+    limits: crate::http::server::Limits,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Summary> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -137,15 +150,15 @@ pub async fn serve_until(
     let bound = listener.local_addr()?;
     println!("listening: http://{bound}");
     tracing::info!(address = %bound, "Serving.");
-    let app = crate::http::router(crate::http::AppState { store, metrics });
-    let mut http_stop = stop.clone();
-    let http = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = http_stop.wait_for(|stopped| *stopped).await;
-            })
-            .await
-    });
+    let store = state.store.clone();
+    let app = crate::http::router(state);
+    let http = tokio::spawn(crate::http::server::serve(
+        listener,
+        app,
+        limits,
+        stop.clone(),
+    ));
+    let claims = tokio::spawn(release_expired_claims(store, stop.clone()));
     let summary = daemon.run(stop).await?;
     // Requests in flight get the same grace as scans; the server stops with the daemon.
     match tokio::time::timeout(std::time::Duration::from_secs(5), http).await {
@@ -156,8 +169,42 @@ pub async fn serve_until(
         Ok(Err(error)) => tracing::warn!(error = %error, "The HTTP server task failed."),
         Err(_) => tracing::warn!("The HTTP server did not stop in time."),
     }
+    claims.abort();
     tracing::info!(%summary, "Stopped.");
     Ok(summary)
+}
+
+/// The API state for a configuration.
+pub fn http_state(
+    loaded: &Loaded,
+    store: Store,
+    metrics: Metrics,
+    judge: Arc<WordListJudge>,
+) -> anyhow::Result<AppState> {
+    Ok(AppState::new(store, metrics)
+        .context("cannot read the pseudonym key from the store")?
+        .configured(&loaded.config)
+        .with_judge(judge))
+}
+
+/// Returns findings whose review claim ran out to the queue, once a minute.
+async fn release_expired_claims(store: Store, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+        let store = store.clone();
+        let released =
+            tokio::task::spawn_blocking(move || store.release_expired_claims(Timestamp::now()))
+                .await;
+        match released {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(released = n, "Released expired review claims."),
+            Ok(Err(error)) => tracing::warn!(error = %error, "Could not release expired claims."),
+            Err(error) => tracing::warn!(error = %error, "The claim-release task failed."),
+        }
+    }
 }
 
 /// `netra import-activities FILE`: every line checked and its account looked up before

@@ -71,6 +71,81 @@ pub enum Command {
     /// Work with the word lists.
     #[command(subcommand)]
     Wordlists(WordlistsCommand),
+    /// Users of the API and web page.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// API tokens.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Add a user with a role, bound to a unit and everything below it (`/` for the whole
+    /// agency).
+    Add(UserAddArgs),
+    /// List users.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    /// Login name (letters, digits, '-', '_', '.').
+    pub name: String,
+    /// admin, registrar, reviewer or auditor.
+    #[arg(long)]
+    pub role: crate::access::Role,
+    /// Unit path, e.g. kemenkumham/kanwil-sumsel, or / for the whole agency.
+    #[arg(long)]
+    pub unit: String,
+    /// A senior reviewer may reopen decided findings.
+    #[arg(long)]
+    pub senior: bool,
+    /// The user's own NIP, so they never see or review their own findings.
+    #[arg(long, value_name = "NIP")]
+    pub employee_id: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create an API token for a user; prints the token alone on stdout (shown only once).
+    Create(TokenCreateArgs),
+    /// Revoke a token by its number; refused from the next request on.
+    Revoke(TokenRevokeArgs),
+    /// List tokens (never their secrets).
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// The user's name.
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenRevokeArgs {
+    pub id: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain; report the first broken link (exit 1) or the head to record
+    /// elsewhere.
+    Verify(AuditVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// A head recorded earlier outside the store, as SEQ:HASH; a history rewritten since is
+    /// caught against it.
+    #[arg(long, value_name = "SEQ:HASH")]
+    pub checkpoint: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -205,6 +280,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let source = ConfigSource::choose(cli.config.as_deref());
     match cli.command {
         Command::Config(ConfigCommand::Check) => Ok(config_check(&source)),
+        Command::Users(command) => {
+            let store = open_store(&load_config(&source)?)?;
+            users_command(&store, command)
+        }
+        Command::Tokens(command) => {
+            let store = open_store(&load_config(&source)?)?;
+            tokens_command(&store, command)
+        }
+        Command::Audit(AuditCommand::Verify(args)) => {
+            let store = open_store(&load_config(&source)?)?;
+            audit_verify(&store, &args)
+        }
         Command::Export(args) => {
             let loaded = load_config(&source)?;
             let store = open_store(&loaded)?;
@@ -358,6 +445,123 @@ fn config_check(source: &ConfigSource) -> ExitCode {
     }
 }
 
+/// The actor the audit log records for command-line changes: whoever runs the binary on the
+/// server.
+const CLI_ACTOR: &str = "cli";
+
+fn users_command(store: &Store, command: UsersCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        UsersCommand::Add(args) => {
+            let scope = crate::access::Scope::parse(&args.unit)
+                .map_err(|reason| anyhow::anyhow!("--unit '{}': {reason}", args.unit))?;
+            let user = store.add_user(
+                crate::store::NewUser {
+                    name: args.name,
+                    role: args.role,
+                    scope,
+                    senior: args.senior,
+                    employee_id: args.employee_id,
+                },
+                CLI_ACTOR,
+                jiff::Timestamp::now(),
+            )?;
+            eprintln!(
+                "user {} '{}' added as {} for {}",
+                user.id, user.name, user.role, user.scope
+            );
+        }
+        UsersCommand::List => {
+            for user in store.users()? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    user.id,
+                    user.name,
+                    user.role,
+                    user.scope,
+                    if user.active { "active" } else { "disabled" }
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tokens_command(store: &Store, command: TokensCommand) -> anyhow::Result<ExitCode> {
+    let now = jiff::Timestamp::now();
+    match command {
+        TokensCommand::Create(args) => {
+            let user = store
+                .user_by_name(&args.name)?
+                .ok_or_else(|| anyhow::anyhow!("no user named '{}'", args.name))?;
+            let secret = crate::access::new_token_secret()
+                .map_err(|e| anyhow::anyhow!("no randomness for a token: {e}"))?;
+            let token = store.add_token(
+                user.id,
+                &crate::access::token_digest(&secret),
+                CLI_ACTOR,
+                now,
+            )?;
+            println!("{secret}");
+            eprintln!(
+                "token {} created for {}; it is not shown again",
+                token.id, user.name
+            );
+        }
+        TokensCommand::Revoke(args) => {
+            let token = store.revoke_token(crate::access::TokenId(args.id), CLI_ACTOR, now)?;
+            eprintln!("token {} revoked", token.id);
+        }
+        TokensCommand::List => {
+            for token in store.tokens()? {
+                let state = match token.revoked_at {
+                    Some(at) => format!("revoked {at}"),
+                    None => "live".to_string(),
+                };
+                println!(
+                    "{}\tuser {}\t{}\t{}",
+                    token.id, token.user_id, token.created_at, state
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn audit_verify(store: &Store, args: &AuditVerifyArgs) -> anyhow::Result<ExitCode> {
+    let checkpoint = match &args.checkpoint {
+        Some(raw) => {
+            let (seq, hash) = raw
+                .split_once(':')
+                .ok_or_else(|| anyhow::anyhow!("--checkpoint '{raw}' is not SEQ:HASH"))?;
+            let seq: u64 = seq
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--checkpoint: '{seq}' is not a sequence number"))?;
+            Some((seq, hash.to_string()))
+        }
+        None => None,
+    };
+    let report = store.verify_audit(checkpoint.as_ref().map(|(s, h)| (*s, h.as_str())))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    match &report.first_broken {
+        None => {
+            eprintln!(
+                "audit log intact: {} entries; head {}:{}",
+                report.entries, report.head_seq, report.head_hash
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(broken) => {
+            eprintln!(
+                "audit log broken at entry {}: {}",
+                broken.seq, broken.reason
+            );
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
 /// Loads and validates the configuration for a command that needs it.
 pub fn load_config(source: &ConfigSource) -> anyhow::Result<Loaded> {
     Ok(config::load(source, std::env::vars())?)
@@ -366,6 +570,9 @@ pub fn load_config(source: &ConfigSource) -> anyhow::Result<Loaded> {
 /// Opens the store named in the configuration.
 pub fn open_store(loaded: &Loaded) -> anyhow::Result<Store> {
     let store_config = &loaded.config.store;
-    Store::open(&store_config.path, store_config.cache_capacity_bytes)
-        .with_context(|| format!("cannot open the store at {}", store_config.path.display()))
+    let store = Store::open(&store_config.path, store_config.cache_capacity_bytes)
+        .with_context(|| format!("cannot open the store at {}", store_config.path.display()))?;
+    let window = jiff::SignedDuration::try_from(loaded.config.review.case_window)
+        .context("review.case_window_days is too large")?;
+    Ok(store.with_case_window(window))
 }

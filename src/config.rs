@@ -47,6 +47,7 @@ pub struct RawConfig {
     pub http: RawHttp,
     pub scan: RawScan,
     pub detect: RawDetect,
+    pub review: RawReview,
     pub sources: RawSources,
 }
 
@@ -74,12 +75,45 @@ impl Default for RawStore {
 pub struct RawHttp {
     /// Address of the API and web page. Loopback by default: exposing it is a deliberate act.
     pub listen: String,
+    /// Largest request body accepted (JSON and CSV uploads), in KiB.
+    pub max_body_kib: i64,
+    /// A client must send its request headers within this time (slowloris guard).
+    pub header_read_timeout_secs: i64,
+    /// Longest a request may take from headers to response.
+    pub request_timeout_secs: i64,
+    /// Requests a minute one API token (or session) may make before it is answered 429.
+    pub requests_per_minute_per_token: i64,
+    /// Open connections at most; more wait in the kernel's accept queue.
+    pub max_connections: i64,
 }
 
 impl Default for RawHttp {
     fn default() -> Self {
         RawHttp {
             listen: "127.0.0.1:8080".into(),
+            max_body_kib: 1024,
+            header_read_timeout_secs: 10,
+            request_timeout_secs: 30,
+            requests_per_minute_per_token: 1200,
+            max_connections: 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawReview {
+    /// Findings of one employee about one entity at most this many days apart share a case.
+    pub case_window_days: i64,
+    /// How long a reviewer's claim on a finding lasts before others may take it.
+    pub claim_minutes: i64,
+}
+
+impl Default for RawReview {
+    fn default() -> Self {
+        RawReview {
+            case_window_days: 30,
+            claim_minutes: 15,
         }
     }
 }
@@ -250,7 +284,14 @@ pub struct Config {
     pub http: HttpConfig,
     pub scan: ScanConfig,
     pub detect: DetectConfig,
+    pub review: ReviewConfig,
     pub sources: SourcesConfig,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewConfig {
+    pub case_window: Duration,
+    pub claim: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -262,6 +303,11 @@ pub struct StoreConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpConfig {
     pub listen: SocketAddr,
+    pub max_body_bytes: usize,
+    pub header_read_timeout: Duration,
+    pub request_timeout: Duration,
+    pub requests_per_minute_per_token: u32,
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -919,6 +965,91 @@ impl RawConfig {
             }
         };
 
+        fn bounded(
+            problems: &mut Vec<ConfigProblem>,
+            key: &str,
+            value: i64,
+            min: i64,
+            max: i64,
+            unit: &str,
+        ) -> u64 {
+            if value < min || value > max {
+                problems.push(ConfigProblem {
+                    key: key.into(),
+                    reason: format!("must be between {min} and {max} {unit}, got {value}"),
+                });
+            }
+            value.clamp(min, max) as u64
+        }
+        let raw_http = &self.http;
+        let http_config = HttpConfig {
+            listen,
+            max_body_bytes: 1024
+                * bounded(
+                    &mut problems,
+                    "http.max_body_kib",
+                    raw_http.max_body_kib,
+                    1,
+                    1 << 20,
+                    "KiB",
+                ) as usize,
+            header_read_timeout: Duration::from_secs(bounded(
+                &mut problems,
+                "http.header_read_timeout_secs",
+                raw_http.header_read_timeout_secs,
+                1,
+                300,
+                "seconds",
+            )),
+            request_timeout: Duration::from_secs(bounded(
+                &mut problems,
+                "http.request_timeout_secs",
+                raw_http.request_timeout_secs,
+                1,
+                3600,
+                "seconds",
+            )),
+            requests_per_minute_per_token: bounded(
+                &mut problems,
+                "http.requests_per_minute_per_token",
+                raw_http.requests_per_minute_per_token,
+                1,
+                1_000_000,
+                "requests",
+            ) as u32,
+            max_connections: bounded(
+                &mut problems,
+                "http.max_connections",
+                raw_http.max_connections,
+                1,
+                100_000,
+                "connections",
+            ) as usize,
+        };
+        let review = ReviewConfig {
+            case_window: Duration::from_secs(
+                86_400
+                    * bounded(
+                        &mut problems,
+                        "review.case_window_days",
+                        self.review.case_window_days,
+                        1,
+                        3650,
+                        "days",
+                    ),
+            ),
+            claim: Duration::from_secs(
+                60 * bounded(
+                    &mut problems,
+                    "review.claim_minutes",
+                    self.review.claim_minutes,
+                    1,
+                    24 * 60,
+                    "minutes",
+                ),
+            ),
+        };
+
         let cache_capacity_bytes = match self.store.cache_capacity_mb {
             n @ 1..=65_536 => n as u64 * 1024 * 1024,
             n => {
@@ -1044,13 +1175,14 @@ impl RawConfig {
                 path: PathBuf::from(&self.store.path),
                 cache_capacity_bytes,
             },
-            http: HttpConfig { listen },
+            http: http_config,
             scan,
             detect: DetectConfig {
                 wordlists_dir: PathBuf::from(&self.detect.wordlists_dir),
                 rules_file: PathBuf::from(&self.detect.rules_file),
                 review_threshold: threshold as f32,
             },
+            review,
             sources: SourcesConfig {
                 user_agent: http.user_agent.trim().to_string(),
                 connect_timeout,

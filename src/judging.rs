@@ -37,6 +37,51 @@ impl WordListJudge {
         }
     }
 
+    /// `netra check` over the API: what would be flagged in a text in any campaign, as the
+    /// JSON `netra check --json` prints.
+    pub fn check_json(
+        &self,
+        text: &str,
+        kind: crate::model::ActivityKind,
+        target_author: Option<&str>,
+        target_text: Option<&str>,
+    ) -> String {
+        let activity = crate::detect::eval::activity(
+            crate::model::Platform::X,
+            "check",
+            kind,
+            text,
+            target_author,
+            target_text,
+        );
+        let scope = crate::detect::Scope::campaign_everywhere(&self.lexicon);
+        let found = crate::detect::detect(&activity, &self.lexicon, &self.rules, &scope);
+        let shown: Vec<_> = crate::detect::eval::flagged(&found, self.threshold).collect();
+        crate::detect::explain::to_json(&shown)
+    }
+
+    /// The entity ids of an election, or `None` when the word lists do not know it.
+    pub fn election_entities(&self, election_id: &str) -> Option<Vec<String>> {
+        let index = self
+            .lexicon
+            .elections
+            .iter()
+            .position(|e| e.id == election_id)?;
+        Some(
+            self.lexicon
+                .entities
+                .iter()
+                .filter(|e| e.election == index)
+                .map(|e| e.id.clone())
+                .collect(),
+        )
+    }
+
+    /// Whether an entity id exists in the word lists.
+    pub fn knows_entity(&self, entity_id: &str) -> bool {
+        self.lexicon.entities.iter().any(|e| e.id == entity_id)
+    }
+
     /// The word lists' region of a unit: the deepest path segment whose words (split on `-`)
     /// name a region, so `kemenkumham/kanwil-sumsel/lapas-palembang` is in `sumsel`.
     pub fn region_of(&self, unit: &UnitPath) -> Option<&str> {

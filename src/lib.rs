@@ -15,6 +15,7 @@
 //!
 //! | module | job |
 //! |---|---|
+//! | [`access`] | users, roles, unit scopes, API tokens, and the one policy function |
 //! | [`app`] | wiring of the long-lived commands: serve, scan, imports, findings list |
 //! | [`cli`] | command-line commands and their arguments |
 //! | [`config`] | the TOML file and `NETRA_*` overrides, validated into [`config::Config`] |
@@ -26,12 +27,14 @@
 //! | [`model`] | the domain nouns: employees, accounts, activities, findings |
 //! | [`pipeline`] | one scan of one account: fetch, keep evidence, judge, store with the cursor |
 //! | [`registry`] | who is watched: employees, accounts, candidate accounts; CSV import |
+//! | [`review`] | the review workflow as pure rules: claims (leases), decisions, reopening |
 //! | [`scheduler`] | when to read which account: the polling policy |
 //! | [`simulator`] | `netra simulate`: fake Mastodon, Bluesky and RSS on loopback with a scripted population (demo, tests, benchmarks; never on the daemon's path) |
 //! | [`sources`] | platform connectors: responses in, [`model::Activity`] out |
 //! | [`store`] | the sled database: trees, keys, transactions, export/import |
 //! | [`telemetry`] | logging setup |
 
+pub mod access;
 pub mod app;
 pub mod cli;
 pub mod config;
@@ -43,6 +46,7 @@ pub mod metrics;
 pub mod model;
 pub mod pipeline;
 pub mod registry;
+pub mod review;
 pub mod scheduler;
 pub mod simulator;
 pub mod sources;

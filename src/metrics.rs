@@ -37,6 +37,11 @@ pub const SERIES: &[(&str, Kind, &str)] = &[
         "Account scans that failed, by platform.",
     ),
     (
+        "netra_auth_failures_total",
+        Kind::Counter,
+        "API requests refused for a missing, unknown or revoked token.",
+    ),
+    (
         "netra_review_queue_depth",
         Kind::Gauge,
         "Findings waiting for review.",

@@ -649,6 +649,41 @@ pub struct Finding {
     pub detection: Detection,
     pub review_state: ReviewState,
     pub created_at: Timestamp,
+    /// The employee's unit when the finding was made; scoping and filters read it here.
+    #[serde(default)]
+    pub unit: Option<UnitPath>,
+    /// The case this finding is grouped into (one employee, one entity, one time window).
+    #[serde(default)]
+    pub case_id: Option<CaseId>,
+    /// A reviewer's lease, while one holds it.
+    #[serde(default)]
+    pub claim: Option<crate::review::Claim>,
+}
+
+/// Store-assigned number of a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CaseId(pub u64);
+
+impl fmt::Display for CaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Findings of one employee about one entity close together in time: the queue shows people,
+/// not noise. A finding more than the case window after the case's last one opens a new case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    pub id: CaseId,
+    pub employee_id: String,
+    #[serde(default)]
+    pub unit: Option<UnitPath>,
+    /// The entity the findings are about; empty when the findings name none.
+    pub entity: String,
+    pub first_at: Timestamp,
+    pub last_at: Timestamp,
+    pub finding_ids: Vec<FindingId>,
 }
 
 /// A raw response as received from a platform (or a line of an import), kept so a finding

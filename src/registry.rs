@@ -220,12 +220,35 @@ fn reader(text: &str) -> csv::Reader<&[u8]> {
         .from_reader(text.as_bytes())
 }
 
-/// Imports employees and their accounts (see [`ACCOUNT_COLUMNS`]).
+/// How an import treats bad rows.
+#[derive(Clone, Copy)]
+pub enum ImportMode<'a> {
+    /// Good rows are stored, bad rows reported (the command line: fix and re-run, idempotent).
+    Partial,
+    /// Nothing is stored unless every row is good (API uploads). Rows whose unit is not
+    /// allowed for the uploader are bad rows.
+    AllOrNothing {
+        unit_allowed: &'a dyn Fn(&UnitPath) -> bool,
+    },
+}
+
+/// Imports employees and their accounts (see [`ACCOUNT_COLUMNS`]), storing the good rows.
 pub fn import_accounts(
     store: &Store,
     csv_text: &str,
     now: Timestamp,
 ) -> Result<ImportReport, RegistryError> {
+    import_accounts_with(store, csv_text, now, ImportMode::Partial)
+}
+
+/// Imports employees and their accounts in the given mode.
+pub fn import_accounts_with(
+    store: &Store,
+    csv_text: &str,
+    now: Timestamp,
+    mode: ImportMode<'_>,
+) -> Result<ImportReport, RegistryError> {
+    let all_or_nothing = matches!(mode, ImportMode::AllOrNothing { .. });
     let mut reader = reader(csv_text);
     let positions = column_positions(reader.headers()?, &ACCOUNT_COLUMNS)?;
     let mut report = ImportReport::default();
@@ -250,6 +273,11 @@ pub fn import_accounts(
         }
         let name = row.text("name");
         let unit = row.parsed("unit", UnitPath::parse);
+        if let (ImportMode::AllOrNothing { unit_allowed }, Some(unit)) = (mode, &unit) {
+            if !unit_allowed(unit) {
+                row.fail("unit", format!("'{unit}' is outside your units"));
+            }
+        }
         let position = row.text("position");
         let status = row.parsed("status", |s| s.parse::<EmploymentStatus>());
         let platform = row.parsed("platform", |s| s.parse::<Platform>());
@@ -270,10 +298,27 @@ pub fn import_accounts(
             active: true,
             registered_at: now,
         };
+        if all_or_nothing {
+            if let Some(owner) = store.account_by_handle(platform, &handle)? {
+                if owner.employee_id != employee.employee_id {
+                    report.errors.push(RowError {
+                        line,
+                        column: "handle".into(),
+                        reason: format!(
+                            "{platform} account '{handle}' is registered to another employee"
+                        ),
+                    });
+                    continue;
+                }
+            }
+        }
         pending.push((line, (employee, platform, handle)));
-        if pending.len() >= ROWS_PER_FLUSH {
+        if pending.len() >= ROWS_PER_FLUSH && !all_or_nothing {
             store_rows(store, &mut pending, &mut report, now)?;
         }
+    }
+    if all_or_nothing && !report.errors.is_empty() {
+        return Ok(report);
     }
     store_rows(store, &mut pending, &mut report, now)?;
     Ok(report)
@@ -326,6 +371,18 @@ pub fn import_watched(
     known_entity: &dyn Fn(&str) -> bool,
     now: Timestamp,
 ) -> Result<ImportReport, RegistryError> {
+    import_watched_with(store, csv_text, known_entity, now, ImportMode::Partial)
+}
+
+/// Imports watched accounts in the given mode.
+pub fn import_watched_with(
+    store: &Store,
+    csv_text: &str,
+    known_entity: &dyn Fn(&str) -> bool,
+    now: Timestamp,
+    mode: ImportMode<'_>,
+) -> Result<ImportReport, RegistryError> {
+    let mut pending = Vec::new();
     let mut reader = reader(csv_text);
     let positions = column_positions(reader.headers()?, &WATCHED_COLUMNS)?;
     let mut report = ImportReport::default();
@@ -353,6 +410,12 @@ pub fn import_watched(
         let (Some(platform), Some(role)) = (platform, role) else {
             continue;
         };
+        pending.push((line, platform, handle, entity_id, role));
+    }
+    if matches!(mode, ImportMode::AllOrNothing { .. }) && !report.errors.is_empty() {
+        return Ok(report);
+    }
+    for (line, platform, handle, entity_id, role) in pending {
         match store.upsert_watched(platform, &handle, &entity_id, role, now) {
             Ok(Change::Added) => report.accounts_added += 1,
             Ok(_) => report.unchanged += 1,

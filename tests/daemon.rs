@@ -129,14 +129,17 @@ async fn serve_finds_what_scan_once_finds_and_nothing_twice() {
     let serve_dir = tempfile::tempdir().unwrap();
     let (loaded, store) = setup(&sim, serve_dir.path()).await;
     let metrics = Metrics::new();
-    let pipeline = app::build_pipeline(&loaded, store.clone(), metrics.clone()).unwrap();
+    let judge = app::build_judge(&loaded).unwrap();
+    let pipeline =
+        app::build_pipeline_with(&loaded, store.clone(), metrics.clone(), judge.clone()).unwrap();
     let daemon = Daemon::new(&loaded.config, pipeline);
+    let state = app::http_state(&loaded, store.clone(), metrics.clone(), judge).unwrap();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(app::serve_until(
         daemon,
-        store.clone(),
-        metrics.clone(),
+        state,
         loaded.config.http.listen,
+        netra::http::server::Limits::from_config(&loaded.config.http),
         stop_rx,
     ));
     let deadline = std::time::Instant::now() + Duration::from_secs(120);

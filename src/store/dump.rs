@@ -255,6 +255,11 @@ fn check_record_shape(tree: &str, record: &Value) -> Result<(), serde_json::Erro
         "activities" => serde_json::from_value::<Activity>(record).map(drop),
         "findings" => serde_json::from_value::<Finding>(record).map(drop),
         "scan_state" => serde_json::from_value::<ScanState>(record).map(drop),
+        "cases" => serde_json::from_value::<crate::model::Case>(record).map(drop),
+        "history" => serde_json::from_value::<crate::review::HistoryEntry>(record).map(drop),
+        "users" => serde_json::from_value::<crate::access::User>(record).map(drop),
+        "tokens" => serde_json::from_value::<crate::access::ApiToken>(record).map(drop),
+        "audit" => serde_json::from_value::<super::AuditEntry>(record).map(drop),
         _ => Ok(()),
     }
 }

@@ -163,6 +163,7 @@ pub fn evidence(sha256_hex: &str) -> Result<[u8; 32], KeyError> {
 pub const META_SCHEMA_VERSION: &[u8] = b"schema_version";
 pub const META_NEXT_ACCOUNT_ID: &[u8] = b"next_account_id";
 pub const META_NEXT_FINDING_ID: &[u8] = b"next_finding_id";
+pub const META_NEXT_CASE_ID: &[u8] = b"next_case_id";
 
 #[cfg(test)]
 mod tests {

@@ -17,6 +17,14 @@
 //! | `queue` | state `u8` · 255−severity `u8` · created time `u64` · finding number `u64` | empty |
 //! | `evidence` | SHA-256 (32 bytes) | header length `u32` · header JSON · raw body |
 //! | `scan_state` | account number `u64` (registered or watched) | [`ScanState`](crate::model::ScanState) |
+//! | `cases` | case number `u64` | [`Case`](crate::model::Case) |
+//! | `case_by_subject` | employee id · `0` · entity id | case number `u64` (the latest case) |
+//! | `history` | finding number `u64` · audit sequence `u64` | [`HistoryEntry`](crate::review::HistoryEntry) |
+//! | `users` | user number `u64` | [`User`](crate::access::User) |
+//! | `user_by_name` | lowercased name | user number `u64` |
+//! | `tokens` | token number `u64` | [`ApiToken`](crate::access::ApiToken) (digest only) |
+//! | `token_by_hash` | SHA-256 of the token (32 bytes) | token number `u64` |
+//! | `audit` | sequence `u64` | [`AuditEntry`](audit::AuditEntry); head `(seq, hash)` in `meta` |
 //!
 //! Records are [`codec`]-encoded: a version byte, then JSON. Index trees hold raw bytes.
 //!
@@ -33,15 +41,21 @@
 //! sled iterators do not share a snapshot across trees. Writers therefore hold the read side of
 //! a gate and `export` holds the write side, so a dump never sees half of a change.
 
+mod access;
+pub mod audit;
 mod codec;
 mod dump;
 pub mod keys;
 mod records;
+mod review;
 
 use std::path::Path;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+pub use access::{check_user_name, NewUser, UserChange};
+pub use audit::{AuditDraft, AuditEntry, AuditReport};
 pub use records::{ActivityRecord, Change, Ingest, IntegrityProblem, RecordOutcome, RowOutcome};
+pub use review::{FindingFilter, Page};
 
 /// Version of the layout described above. Bump it with a migration in [`MIGRATIONS`].
 pub const SCHEMA_VERSION: u64 = 1;
@@ -71,6 +85,12 @@ pub enum StoreError {
     Key(#[from] keys::KeyError),
     #[error("{what} '{id}' does not exist")]
     NotFound { what: &'static str, id: String },
+    #[error("{what} is invalid: {reason}")]
+    Invalid { what: &'static str, reason: String },
+    #[error(transparent)]
+    Review(#[from] crate::review::ReviewError),
+    #[error("bulk decision refused, nothing changed: {}", .0.join("; "))]
+    Bulk(Vec<String>),
     #[error("{what} '{id}' already exists")]
     AlreadyExists { what: &'static str, id: String },
     #[error(
@@ -112,7 +132,13 @@ pub struct Store {
     registry_version: Arc<std::sync::atomic::AtomicU64>,
     /// Group commit for ingest: see [`Store::flush_grouped`].
     group: Arc<GroupCommit>,
+    /// How far apart two findings of one employee about one entity may be and still share a
+    /// case.
+    case_window: jiff::SignedDuration,
 }
+
+/// Default for [`Store::with_case_window`]: a campaign season's worth of related posts.
+pub const DEFAULT_CASE_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(30 * 24);
 
 /// Tickets of committed-but-maybe-unflushed writes, and how far the last flush reached.
 #[derive(Default)]
@@ -137,6 +163,14 @@ struct Trees {
     queue: sled::Tree,
     evidence: sled::Tree,
     scan_state: sled::Tree,
+    cases: sled::Tree,
+    case_by_subject: sled::Tree,
+    history: sled::Tree,
+    users: sled::Tree,
+    user_by_name: sled::Tree,
+    tokens: sled::Tree,
+    token_by_hash: sled::Tree,
+    audit: sled::Tree,
 }
 
 /// How a tree's values appear in a dump: decoded records (readable, migratable) or raw bytes.
@@ -147,7 +181,7 @@ enum ValueFormat {
 }
 
 /// Tree names in dump order; [`Trees::by_name`] must list the same.
-const TREE_NAMES: [(&str, ValueFormat); 13] = [
+const TREE_NAMES: [(&str, ValueFormat); 21] = [
     ("meta", ValueFormat::Bytes),
     ("employees", ValueFormat::Record),
     ("accounts", ValueFormat::Record),
@@ -161,6 +195,14 @@ const TREE_NAMES: [(&str, ValueFormat); 13] = [
     ("queue", ValueFormat::Bytes),
     ("evidence", ValueFormat::Bytes),
     ("scan_state", ValueFormat::Record),
+    ("cases", ValueFormat::Record),
+    ("case_by_subject", ValueFormat::Bytes),
+    ("history", ValueFormat::Record),
+    ("users", ValueFormat::Record),
+    ("user_by_name", ValueFormat::Bytes),
+    ("tokens", ValueFormat::Record),
+    ("token_by_hash", ValueFormat::Bytes),
+    ("audit", ValueFormat::Record),
 ];
 
 impl Trees {
@@ -183,6 +225,14 @@ impl Trees {
             queue: open("queue")?,
             evidence: open("evidence")?,
             scan_state: open("scan_state")?,
+            cases: open("cases")?,
+            case_by_subject: open("case_by_subject")?,
+            history: open("history")?,
+            users: open("users")?,
+            user_by_name: open("user_by_name")?,
+            tokens: open("tokens")?,
+            token_by_hash: open("token_by_hash")?,
+            audit: open("audit")?,
         })
     }
 
@@ -201,6 +251,14 @@ impl Trees {
             "queue" => &self.queue,
             "evidence" => &self.evidence,
             "scan_state" => &self.scan_state,
+            "cases" => &self.cases,
+            "case_by_subject" => &self.case_by_subject,
+            "history" => &self.history,
+            "users" => &self.users,
+            "user_by_name" => &self.user_by_name,
+            "tokens" => &self.tokens,
+            "token_by_hash" => &self.token_by_hash,
+            "audit" => &self.audit,
             _ => return None,
         })
     }
@@ -239,6 +297,7 @@ impl Store {
             gate: Arc::new(RwLock::new(())),
             registry_version: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             group: Arc::new(GroupCommit::default()),
+            case_window: DEFAULT_CASE_WINDOW,
         };
         store.upgrade_schema()?;
         Ok(store)
@@ -284,6 +343,12 @@ impl Store {
             self.flush()?;
         }
         Ok(())
+    }
+
+    /// Sets how far apart findings may be to share a case (`review.case_window_days`).
+    pub fn with_case_window(mut self, window: jiff::SignedDuration) -> Store {
+        self.case_window = window;
+        self
     }
 
     /// The schema version recorded in `meta`, if any.

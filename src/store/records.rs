@@ -1,23 +1,26 @@
 //! Operations on records: the registry (employees, accounts, watched accounts) and ingested
 //! activities with their findings. Each write is one transaction followed by a flush.
 
+use std::collections::HashMap;
+
 use jiff::Timestamp;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use sled::Transactional;
 
-use super::{codec, keys, next_id, tx_error, Store, StoreError, TxResult};
+use super::audit::{self, AuditDraft};
+use super::{codec, keys, next_id, review, tx_error, Store, StoreError, TxResult};
 use crate::model::{
     Account, AccountId, AccountState, Activity, Detection, Employee, EvidenceBlob, Finding,
-    FindingId, HandleChange, Platform, ReviewState, RuleStatus, ScanState, WatchedAccount,
-    WatchedRole,
+    FindingId, HandleChange, Platform, ReviewState, RuleStatus, ScanState, UnitPath,
+    WatchedAccount, WatchedRole,
 };
 
-fn abort<T>(error: StoreError) -> TxResult<T> {
+pub(super) fn abort<T>(error: StoreError) -> TxResult<T> {
     Err(ConflictableTransactionError::Abort(error))
 }
 
 /// Decodes a record read inside a transaction; an unreadable one aborts it.
-fn decode_tx<T: serde::de::DeserializeOwned>(
+pub(super) fn decode_tx<T: serde::de::DeserializeOwned>(
     tree: &'static str,
     key: &[u8],
     bytes: &[u8],
@@ -97,6 +100,61 @@ impl Store {
             )))?;
         self.registry_changed();
         self.flush()
+    }
+
+    /// Deactivates (or reactivates) an employee and all their accounts: scanning stops, the
+    /// history stays. Audited in the same transaction.
+    pub fn set_employee_active(
+        &self,
+        employee_id: &str,
+        active: bool,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Employee, StoreError> {
+        let key = keys::employee(employee_id)?;
+        let account_ids: Vec<AccountId> = self
+            .accounts()?
+            .into_iter()
+            .filter(|account| account.employee_id == employee_id)
+            .map(|account| account.id)
+            .collect();
+        let trees = &self.trees;
+        let _gate = self.read_gate();
+        let employee = (&trees.meta, &trees.audit, &trees.employees, &trees.accounts)
+            .transaction(|(meta, audit_tree, employees, accounts)| {
+                let Some(bytes) = employees.get(&key)? else {
+                    return abort(StoreError::NotFound {
+                        what: "employee",
+                        id: employee_id.to_string(),
+                    });
+                };
+                let before: Employee = decode_tx("employees", &key, &bytes)?;
+                let mut after = before.clone();
+                after.active = active;
+                employees.insert(key.as_slice(), codec::encode(&after))?;
+                for id in &account_ids {
+                    let account_key = keys::account(*id);
+                    if let Some(bytes) = accounts.get(account_key)? {
+                        let mut account: Account = decode_tx("accounts", &account_key, &bytes)?;
+                        account.active = active;
+                        accounts.insert(&account_key, codec::encode(&account))?;
+                    }
+                }
+                let action = if active {
+                    "employee.activate"
+                } else {
+                    "employee.deactivate"
+                };
+                let draft = AuditDraft::new(actor, action, format!("employee:{employee_id}"))
+                    .change(Some(&before), Some(&after))
+                    .detail(format!("{} akun", account_ids.len()));
+                audit::append(meta, audit_tree, &draft, now)?;
+                Ok(after)
+            })
+            .map_err(tx_error("changing whether an employee is active"))?;
+        self.registry_changed();
+        self.flush()?;
+        Ok(employee)
     }
 
     pub fn employee(&self, employee_id: &str) -> Result<Option<Employee>, StoreError> {
@@ -459,6 +517,20 @@ impl Store {
         let scan = batch
             .scan
             .map(|(id, state)| (keys::account(id), codec::encode(state)));
+        // Units are read once per batch, outside the transaction: a finding keeps the unit its
+        // employee had when it was made, and scoping reads it from there.
+        let mut units: HashMap<&str, Option<UnitPath>> = HashMap::new();
+        for record in batch.records {
+            if !record.detections.is_empty() && !units.contains_key(record.employee_id.as_str()) {
+                let unit = self.employee(&record.employee_id)?.map(|e| e.unit);
+                units.insert(record.employee_id.as_str(), unit);
+            }
+        }
+        let audit_actor = match batch.scan {
+            Some((id, _)) => format!("system:scan:account:{id}"),
+            None => "system:import".to_string(),
+        };
+        let case_window = self.case_window;
 
         let trees = &self.trees;
         let _gate = self.read_gate();
@@ -471,6 +543,9 @@ impl Store {
             &trees.queue,
             &trees.evidence,
             &trees.scan_state,
+            &trees.cases,
+            &trees.case_by_subject,
+            &trees.audit,
         )
             .transaction(
                 |(
@@ -482,6 +557,9 @@ impl Store {
                     queue,
                     evidence_tree,
                     scan_tree,
+                    cases,
+                    by_subject,
+                    audit_tree,
                 )| {
                     let mut outcome = RecordOutcome::default();
                     for (key, value) in &evidence {
@@ -501,7 +579,7 @@ impl Store {
                                 continue;
                             }
                             let id = FindingId(next_id(meta, keys::META_NEXT_FINDING_ID)?);
-                            let finding = Finding {
+                            let mut finding = Finding {
                                 id,
                                 platform: record.activity.platform,
                                 platform_activity_id: record.activity.platform_activity_id.clone(),
@@ -510,7 +588,18 @@ impl Store {
                                 detection: detection.clone(),
                                 review_state: ReviewState::New,
                                 created_at: now,
+                                unit: units.get(record.employee_id.as_str()).cloned().flatten(),
+                                case_id: None,
+                                claim: None,
                             };
+                            finding.case_id = Some(review::assign_case(
+                                meta,
+                                cases,
+                                by_subject,
+                                &finding,
+                                record.activity.occurred_at,
+                                case_window,
+                            )?);
                             insert_finding(findings, queue, &finding)?;
                             by_dedupe.insert(dedupe_key.as_slice(), &keys::finding(id))?;
                             outcome.new_findings.push(id);
@@ -519,6 +608,17 @@ impl Store {
                     }
                     if let Some((key, value)) = &scan {
                         scan_tree.insert(key, value.as_slice())?;
+                    }
+                    if outcome.new_activities > 0 || !outcome.new_findings.is_empty() {
+                        let ids: Vec<u64> = outcome.new_findings.iter().map(|id| id.0).collect();
+                        let draft = AuditDraft::new(audit_actor.as_str(), "ingest", "activities")
+                            .change(None::<&()>, Some(&ids))
+                            .detail(format!(
+                                "{} aktivitas baru, {} temuan baru",
+                                outcome.new_activities,
+                                ids.len()
+                            ));
+                        audit::append(meta, audit_tree, &draft, now)?;
                     }
                     Ok(outcome)
                 },
@@ -869,7 +969,7 @@ impl Store {
         Ok(problems)
     }
 
-    fn get_record<T: serde::de::DeserializeOwned>(
+    pub(super) fn get_record<T: serde::de::DeserializeOwned>(
         &self,
         tree_name: &'static str,
         tree: &sled::Tree,
@@ -883,7 +983,7 @@ impl Store {
             .transpose()
     }
 
-    fn all_records<T: serde::de::DeserializeOwned>(
+    pub(super) fn all_records<T: serde::de::DeserializeOwned>(
         &self,
         tree_name: &'static str,
         tree: &sled::Tree,
