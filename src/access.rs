@@ -245,14 +245,6 @@ pub struct Resource<'a> {
     pub employee_id: Option<&'a str>,
 }
 
-impl Resource<'_> {
-    /// A collection or a capability not tied to one unit (lists filter by scope themselves).
-    pub const NONE: Resource<'static> = Resource {
-        unit: None,
-        employee_id: None,
-    };
-}
-
 /// Whether a role may do an action at all.
 pub fn role_allows(role: Role, action: Action) -> bool {
     use Action::*;
@@ -282,10 +274,8 @@ pub fn authorize(user: &User, action: Action, resource: Option<Resource<'_>>) ->
     let Some(resource) = resource else {
         return Decision::Allow;
     };
-    if resource.unit.is_some() || matches!(user.scope, Scope::Unit(_)) {
-        if !user.scope.covers(resource.unit) {
-            return Decision::Hidden;
-        }
+    if !user.scope.covers(resource.unit) {
+        return Decision::Hidden;
     }
     let own = matches!(
         (&user.employee_id, resource.employee_id),

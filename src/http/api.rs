@@ -596,11 +596,30 @@ pub async fn audit_log(
         .transpose()?
         .unwrap_or(0);
     let limit = limit_of(query.limit.as_deref())?;
-    let entries = state.store.audit_entries(after, limit)?;
+    let mut entries = state.store.audit_entries(after, limit)?;
+    if subject.user.role == Role::Auditor {
+        for entry in &mut entries {
+            entry.target = pseudonymise_nips(&state, &entry.target);
+            entry.detail = entry
+                .detail
+                .as_deref()
+                .map(|d| pseudonymise_nips(&state, d));
+        }
+    }
     let next = (entries.len() == limit)
         .then(|| entries.last().map(|e| e.seq.to_string()))
         .flatten();
     Ok(Json(json!({"items": entries, "next_cursor": next})))
+}
+
+/// Replaces every 18-digit NIP in a text with its pseudonym (auditors never see a NIP).
+fn pseudonymise_nips(state: &AppState, text: &str) -> String {
+    static NIP: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\b\d{18}\b").expect("valid pattern"));
+    NIP.replace_all(text, |found: &regex::Captures<'_>| {
+        access::pseudonym(&state.pseudonym_key, &found[0])
+    })
+    .into_owned()
 }
 
 /// `GET /api/v1/audit/verify`

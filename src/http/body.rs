@@ -19,13 +19,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
         require_content_type(request.headers(), "application/json")?;
         let bytes = read_body(request, state).await?;
-        serde_json::from_slice(&bytes)
+        let mut decoder = serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(&mut decoder)
             .map(ApiJson)
             .map_err(|error| {
                 ApiError::new(
                     StatusCode::BAD_REQUEST,
                     "bad_json",
-                    format!("the request body is not valid for this route: {error}"),
+                    format!(
+                        "the request body is not valid for this route: {}: {}",
+                        error.path(),
+                        error.inner()
+                    ),
                 )
             })
     }
