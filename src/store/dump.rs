@@ -255,6 +255,9 @@ fn check_record_shape(tree: &str, record: &Value) -> Result<(), serde_json::Erro
         "activities" => serde_json::from_value::<Activity>(record).map(drop),
         "findings" => serde_json::from_value::<Finding>(record).map(drop),
         "scan_state" => serde_json::from_value::<ScanState>(record).map(drop),
+        "outbox" => serde_json::from_value::<super::OutboxMessage>(record).map(drop),
+        "alert_dead" => serde_json::from_value::<super::DeadLetter>(record).map(drop),
+        "alert_endpoints" => serde_json::from_value::<super::EndpointState>(record).map(drop),
         _ => Ok(()),
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! | tree | key ([`keys`]) | value |
 //! |---|---|---|
-//! | `meta` | `schema_version`, `next_account_id`, `next_finding_id` | `u64` big-endian |
+//! | `meta` | `schema_version`, `next_account_id`, `next_finding_id`, `next_alert_id` | `u64` big-endian |
 //! | `employees` | employee id (NIP) bytes | [`Employee`](crate::model::Employee) |
 //! | `accounts` | account number `u64` | [`Account`](crate::model::Account) |
 //! | `account_by_handle` | platform `u8` · lowercased handle | account number `u64` |
@@ -17,6 +17,10 @@
 //! | `queue` | state `u8` · 255−severity `u8` · created time `u64` · finding number `u64` | empty |
 //! | `evidence` | SHA-256 (32 bytes) | header length `u32` · header JSON · raw body |
 //! | `scan_state` | account number `u64` (registered or watched) | [`ScanState`](crate::model::ScanState) |
+//! | `outbox` | endpoint name (length `u8` · bytes) · message number `u64` | [`OutboxMessage`] |
+//! | `alert_dead` | as `outbox` | [`DeadLetter`] |
+//! | `alert_endpoints` | endpoint name | [`EndpointState`] |
+//! | `outbox_leases` | as `outbox` | lease expiry time `u64` (not dumped; cleared at open) |
 //!
 //! Records are [`codec`]-encoded: a version byte, then JSON. Index trees hold raw bytes.
 //!
@@ -26,7 +30,8 @@
 //! (measured here: 63–76% of unflushed transactions lost under SIGKILL, none of the flushed
 //! ones). So every operation that reports success has flushed first, and every change that
 //! spans trees is one multi-tree transaction: an activity, its findings and their queue entries
-//! appear together or not at all. Transaction closures are pure: no I/O, no scans.
+//! appear together or not at all, with the outbox rows of the alerts they raise ([`outbox`]).
+//! Transaction closures are pure: no I/O, no scans.
 //!
 //! # Consistency of dumps
 //!
@@ -36,11 +41,13 @@
 mod codec;
 mod dump;
 pub mod keys;
+mod outbox;
 mod records;
 
 use std::path::Path;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+pub use outbox::{AlertRoute, Claim, DeadLetter, EndpointState, Finish, OutboxMessage};
 pub use records::{ActivityRecord, Change, Ingest, IntegrityProblem, RecordOutcome, RowOutcome};
 
 /// Version of the layout described above. Bump it with a migration in [`MIGRATIONS`].
@@ -112,6 +119,8 @@ pub struct Store {
     registry_version: Arc<std::sync::atomic::AtomicU64>,
     /// Group commit for ingest: see [`Store::flush_grouped`].
     group: Arc<GroupCommit>,
+    /// Alert routing and the outbox wake-up signal (issue #8).
+    alerts: Arc<outbox::AlertsShared>,
 }
 
 /// Tickets of committed-but-maybe-unflushed writes, and how far the last flush reached.
@@ -137,6 +146,10 @@ struct Trees {
     queue: sled::Tree,
     evidence: sled::Tree,
     scan_state: sled::Tree,
+    outbox: sled::Tree,
+    alert_dead: sled::Tree,
+    alert_endpoints: sled::Tree,
+    outbox_leases: sled::Tree,
 }
 
 /// How a tree's values appear in a dump: decoded records (readable, migratable) or raw bytes.
@@ -147,7 +160,8 @@ enum ValueFormat {
 }
 
 /// Tree names in dump order; [`Trees::by_name`] must list the same.
-const TREE_NAMES: [(&str, ValueFormat); 13] = [
+/// `outbox_leases` is left out on purpose: leases mean nothing outside the process that took them.
+const TREE_NAMES: [(&str, ValueFormat); 16] = [
     ("meta", ValueFormat::Bytes),
     ("employees", ValueFormat::Record),
     ("accounts", ValueFormat::Record),
@@ -161,6 +175,9 @@ const TREE_NAMES: [(&str, ValueFormat); 13] = [
     ("queue", ValueFormat::Bytes),
     ("evidence", ValueFormat::Bytes),
     ("scan_state", ValueFormat::Record),
+    ("outbox", ValueFormat::Record),
+    ("alert_dead", ValueFormat::Record),
+    ("alert_endpoints", ValueFormat::Record),
 ];
 
 impl Trees {
@@ -183,6 +200,10 @@ impl Trees {
             queue: open("queue")?,
             evidence: open("evidence")?,
             scan_state: open("scan_state")?,
+            outbox: open("outbox")?,
+            alert_dead: open("alert_dead")?,
+            alert_endpoints: open("alert_endpoints")?,
+            outbox_leases: open("outbox_leases")?,
         })
     }
 
@@ -201,6 +222,9 @@ impl Trees {
             "queue" => &self.queue,
             "evidence" => &self.evidence,
             "scan_state" => &self.scan_state,
+            "outbox" => &self.outbox,
+            "alert_dead" => &self.alert_dead,
+            "alert_endpoints" => &self.alert_endpoints,
             _ => return None,
         })
     }
@@ -239,8 +263,10 @@ impl Store {
             gate: Arc::new(RwLock::new(())),
             registry_version: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             group: Arc::new(GroupCommit::default()),
+            alerts: Arc::new(outbox::AlertsShared::default()),
         };
         store.upgrade_schema()?;
+        store.release_alert_leases()?;
         Ok(store)
     }
 

@@ -67,6 +67,8 @@ pub struct RecordOutcome {
     pub new_findings: Vec<FindingId>,
     /// The rule of each new finding, in the same order.
     pub new_finding_rules: Vec<String>,
+    /// Alert outbox rows written for the new findings (one per finding and routed endpoint).
+    pub new_alerts: usize,
 }
 
 /// A broken invariant found by [`Store::verify_integrity`].
@@ -450,7 +452,8 @@ impl Store {
                     &detection.rule_id,
                 )?);
             }
-            prepared.push((record, activity_key, time_key, dedupe_keys));
+            let alerts = self.plan_alerts(record)?; // issue #8: endpoints per detection
+            prepared.push((record, activity_key, time_key, dedupe_keys, alerts));
         }
         let mut evidence = Vec::with_capacity(batch.evidence.len());
         for blob in batch.evidence {
@@ -471,6 +474,7 @@ impl Store {
             &trees.queue,
             &trees.evidence,
             &trees.scan_state,
+            &trees.outbox,
         )
             .transaction(
                 |(
@@ -482,6 +486,7 @@ impl Store {
                     queue,
                     evidence_tree,
                     scan_tree,
+                    outbox,
                 )| {
                     let mut outcome = RecordOutcome::default();
                     for (key, value) in &evidence {
@@ -489,14 +494,15 @@ impl Store {
                             evidence_tree.insert(key.as_slice(), value.as_slice())?;
                         }
                     }
-                    for (record, activity_key, time_key, dedupe_keys) in &prepared {
+                    for (record, activity_key, time_key, dedupe_keys, alerts) in &prepared {
                         if activities.get(activity_key)?.is_none() {
                             activities
                                 .insert(activity_key.as_slice(), codec::encode(&record.activity))?;
                             by_time.insert(time_key.as_slice(), &[])?;
                             outcome.new_activities += 1;
                         }
-                        for (detection, dedupe_key) in record.detections.iter().zip(dedupe_keys) {
+                        let detections = record.detections.iter().zip(dedupe_keys);
+                        for (index, (detection, dedupe_key)) in detections.enumerate() {
                             if by_dedupe.get(dedupe_key)?.is_some() {
                                 continue;
                             }
@@ -512,6 +518,7 @@ impl Store {
                                 created_at: now,
                             };
                             insert_finding(findings, queue, &finding)?;
+                            outcome.new_alerts += alerts.enqueue(index, meta, outbox, id, now)?;
                             by_dedupe.insert(dedupe_key.as_slice(), &keys::finding(id))?;
                             outcome.new_findings.push(id);
                             outcome.new_finding_rules.push(detection.rule_id.clone());
@@ -525,6 +532,9 @@ impl Store {
             )
             .map_err(tx_error("recording activities"))?;
         self.flush_grouped()?;
+        if outcome.new_alerts > 0 {
+            self.outbox_changed();
+        }
         Ok(outcome)
     }
 
@@ -855,6 +865,9 @@ impl Store {
                 ),
             );
         }
+        for (problem, key) in self.outbox_problems()? {
+            note("outbox", &key, problem);
+        }
         for entry in self.trees.finding_by_dedupe.iter() {
             let (key, value) = entry.map_err(read("reading finding_by_dedupe"))?;
             let id = FindingId(keys::u64_from_key(&value, "finding_by_dedupe value")?);
@@ -869,7 +882,7 @@ impl Store {
         Ok(problems)
     }
 
-    fn get_record<T: serde::de::DeserializeOwned>(
+    pub(super) fn get_record<T: serde::de::DeserializeOwned>(
         &self,
         tree_name: &'static str,
         tree: &sled::Tree,
