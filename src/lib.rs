@@ -15,6 +15,7 @@
 //!
 //! | module | job |
 //! |---|---|
+//! | [`alerts`] | alert webhooks: the outbox delivery worker, signing, formats, SSRF guard |
 //! | [`app`] | wiring of the long-lived commands: serve, scan, imports, findings list |
 //! | [`cli`] | command-line commands and their arguments |
 //! | [`config`] | the TOML file and `NETRA_*` overrides, validated into [`config::Config`] |
@@ -32,6 +33,7 @@
 //! | [`store`] | the sled database: trees, keys, transactions, export/import |
 //! | [`telemetry`] | logging setup |
 
+pub mod alerts;
 pub mod app;
 pub mod cli;
 pub mod config;
