@@ -13,6 +13,8 @@ use axum::Router;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
+pub mod alerts;
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -25,6 +27,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .nest("/api/v1/alerts", alerts::routes())
         .with_state(state)
 }
 
