@@ -519,3 +519,65 @@ impl RawAlerts {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::load_str;
+
+    const KEY: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn environment_overrides_reach_alert_keys_and_the_endpoint_list() {
+        let endpoints = format!(
+            "[{{name = \"ops\", url = \"https://hooks.example/h\", secret = \"{KEY}\", \
+             min_severity = \"medium\", unit = \"Kemenkeu/DJP\"}}]"
+        );
+        let loaded = load_str(
+            "",
+            "test.toml",
+            env(&[
+                ("NETRA_ALERTS_MAX_ATTEMPTS", "3"),
+                ("NETRA_ALERTS_ENDPOINTS", &endpoints),
+            ]),
+        )
+        .unwrap();
+        let alerts = &loaded.config.alerts;
+        assert_eq!(alerts.retry.max_attempts, 3);
+        assert_eq!(alerts.endpoints.len(), 1);
+        let route = alerts.endpoints[0].route();
+        assert_eq!(route.min_severity, crate::model::Severity::Medium);
+        assert_eq!(route.unit.unwrap().as_str(), "kemenkeu/djp");
+        assert_eq!(
+            alerts.endpoints[0].summary(),
+            "json → https://hooks.example/<redacted> (severity ≥ medium, unit kemenkeu/djp)"
+        );
+    }
+
+    #[test]
+    fn lists_of_tables_are_checked_per_element() {
+        let text = "[[sources.mastodon.instances]]\ndomain = \"m.example\"\nbase_url = \"http://127.0.0.1:1\"\nport = 3\n";
+        let error = load_str(text, "test.toml", Vec::new()).unwrap_err();
+        assert_eq!(error.problems[0].key, "sources.mastodon.instances[0].port");
+        let text = format!(
+            "[[alerts.endpoints]]\nname = \"a\"\nurl = \"https://h.example/x\"\nsecret = \"{KEY}\"\nsecret_file = \"/nonexistent\"\n"
+        );
+        let error = load_str(&text, "test.toml", Vec::new()).unwrap_err();
+        assert_eq!(error.problems[0].key, "alerts.endpoints[0].secret_file");
+        assert!(error.problems[0].reason.contains("keep one"));
+        let error = load_str(
+            "[alerts]\nbackoff_base_secs = 100\nbackoff_max_secs = 10\nmax_attempts = 0\n",
+            "test.toml",
+            Vec::new(),
+        )
+        .unwrap_err();
+        let keys: Vec<&str> = error.problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["alerts.max_attempts", "alerts.backoff_base_secs"]);
+    }
+}
