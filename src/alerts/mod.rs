@@ -325,9 +325,12 @@ impl Worker {
         let recorded = finish.clone();
         let finished_at = self.clock.now();
         let id = message.id;
-        self.blocking(move |store| store.finish_alert(&message, recorded, finished_at))
+        let backlog = self
+            .blocking(move |store| {
+                store.finish_alert(&message, recorded, finished_at)?;
+                Ok(store.outbox_len()) // sled counts by walking the tree: keep it off async threads
+            })
             .await?;
-        let backlog = self.store.outbox_len();
         self.metrics
             .set("netra_outbox_backlog", &[], backlog as f64);
         Ok(Step::Finished { id, finish })
