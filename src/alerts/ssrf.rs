@@ -85,7 +85,10 @@ pub enum UrlRefused {
     Credentials,
     #[error("the URL has no host")]
     NoHost,
-    #[error("{host} is {reason} ({ip}); set allow_private_address = true only for a receiver you run yourself")]
+    #[error(
+        "{host} is {reason}{}; set allow_private_address = true only for a receiver you run yourself",
+        resolved_to(host, ip)
+    )]
     Private {
         host: String,
         ip: IpAddr,
@@ -93,6 +96,15 @@ pub enum UrlRefused {
     },
     #[error("{0} cannot be resolved: {1}")]
     Unresolved(String, String),
+}
+
+/// ` (resolves to 10.0.0.5)` for a name; nothing for an address literal.
+fn resolved_to(host: &str, ip: &IpAddr) -> String {
+    if host == ip.to_string() {
+        String::new()
+    } else {
+        format!(" (resolves to {ip})")
+    }
 }
 
 /// A URL split into what the guard needs.
