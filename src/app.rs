@@ -122,6 +122,8 @@ pub fn serve(loaded: &Loaded, store: Store) -> anyhow::Result<Summary> {
     let judge = build_judge(loaded)?;
     let pipeline = build_pipeline_with(loaded, store.clone(), metrics.clone(), judge.clone())?;
     let daemon = Daemon::new(&loaded.config, pipeline);
+    let alerts =
+        crate::alerts::Worker::new(store.clone(), loaded.config.alerts.clone(), metrics.clone());
     let state = http_state(loaded, store, metrics, judge)?;
     let listen = loaded.config.http.listen;
     let limits = crate::http::server::Limits::from_config(&loaded.config.http);
@@ -132,7 +134,16 @@ pub fn serve(loaded: &Loaded, store: Store) -> anyhow::Result<Summary> {
             tracing::info!("Signal received: stopping.");
             let _ = stop_tx.send(true);
         });
-        serve_until(daemon, state, listen, limits, stop_rx).await
+        // Alert delivery runs beside the daemon and stops on the same signal (issue #8).
+        let alerts = tokio::spawn(alerts.run(stop_rx.clone()));
+        let summary = serve_until(daemon, state, listen, limits, stop_rx).await;
+        if tokio::time::timeout(std::time::Duration::from_secs(5), alerts)
+            .await
+            .is_err()
+        {
+            tracing::warn!("Alert delivery did not stop in time.");
+        }
+        summary
     })
 }
 
@@ -357,4 +368,102 @@ pub fn list_findings(
         count += 1;
     }
     Ok(count)
+}
+
+// ---- Alerts (issue #8): `netra alerts list | replay | enable | disable` ----
+
+/// `netra alerts list [--dead] [--json]`: each configured endpoint with its state, then the
+/// waiting (or dead) messages.
+pub fn list_alerts(
+    loaded: &Loaded,
+    store: &Store,
+    dead: bool,
+    json_lines: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<usize> {
+    for endpoint in &loaded.config.alerts.endpoints {
+        let state = store.endpoint_state(&endpoint.name)?;
+        if json_lines {
+            let line = json!({
+                "endpoint": endpoint.name,
+                "summary": endpoint.summary(),
+                "enabled": state.enabled,
+                "disabled_reason": state.disabled_reason,
+                "delivered_total": state.delivered_total,
+                "last_error": state.last_error,
+            });
+            writeln!(out, "{line}")?;
+        } else {
+            let status = match &state.disabled_reason {
+                _ if state.enabled => "enabled".to_string(),
+                Some(reason) => format!("DISABLED ({reason})"),
+                None => "DISABLED".to_string(),
+            };
+            writeln!(
+                out,
+                "endpoint {}: {} — {status}, delivered {}",
+                endpoint.name,
+                endpoint.summary(),
+                state.delivered_total
+            )?;
+        }
+    }
+    let mut count = 0;
+    let rows: Vec<(crate::store::OutboxMessage, Option<(Timestamp, String)>)> = if dead {
+        store
+            .dead_alerts(None)?
+            .into_iter()
+            .map(|d| (d.message, Some((d.died_at, d.reason))))
+            .collect()
+    } else {
+        store
+            .pending_alerts(None)?
+            .into_iter()
+            .map(|m| (m, None))
+            .collect()
+    };
+    for (message, death) in rows {
+        let findings: Vec<u64> = message.findings.iter().map(|f| f.0).collect();
+        if json_lines {
+            let line = json!({
+                "id": message.id,
+                "webhook_id": crate::alerts::format::webhook_id(&message),
+                "endpoint": message.endpoint,
+                "unit": message.unit.as_ref().map(UnitPath::as_str),
+                "findings": findings,
+                "created_at": message.created_at.to_string(),
+                "attempts": message.attempts,
+                "next_attempt_at": message.next_attempt_at.to_string(),
+                "last_error": message.last_error,
+                "died_at": death.as_ref().map(|(at, _)| at.to_string()),
+                "reason": death.as_ref().map(|(_, reason)| reason),
+            });
+            writeln!(out, "{line}")?;
+        } else {
+            let tail = match &death {
+                Some((at, reason)) => format!("dead since {at}: {reason}"),
+                None => format!("next attempt {}", message.next_attempt_at),
+            };
+            writeln!(
+                out,
+                "#{} {} findings {:?} attempts {} — {tail}",
+                message.id, message.endpoint, findings, message.attempts
+            )?;
+        }
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// `netra alerts replay ID`: the dead message goes back to its endpoint's queue with the same
+/// `webhook-id`; `serve` delivers it.
+pub fn replay_alert(store: &Store, id: u64) -> anyhow::Result<crate::store::OutboxMessage> {
+    let message = store.replay_alert(id, Timestamp::now())?;
+    if !store.endpoint_state(&message.endpoint)?.enabled {
+        eprintln!(
+            "warning: endpoint {} is disabled; enable it (`netra alerts enable {}`) or the message dies again",
+            message.endpoint, message.endpoint
+        );
+    }
+    Ok(message)
 }

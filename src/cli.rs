@@ -80,6 +80,9 @@ pub enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Alert webhooks: endpoints, waiting and dead messages, replay.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -146,6 +149,40 @@ pub struct AuditVerifyArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Show each endpoint's state, then the messages waiting (or, with --dead, the dead ones).
+    List(AlertsListArgs),
+    /// Queue a dead message again, with the same webhook-id (delivered by `serve`).
+    Replay(AlertsReplayArgs),
+    /// Enable an endpoint (after a 410 or an administrator disabled it).
+    Enable(EndpointArgs),
+    /// Disable an endpoint: its messages go to the dead letters until it is enabled again.
+    Disable(EndpointArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsListArgs {
+    /// The dead messages instead of the waiting ones.
+    #[arg(long)]
+    pub dead: bool,
+    /// One JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsReplayArgs {
+    /// The message number (the N of webhook-id msg_netra_N), as `alerts list --dead` shows.
+    pub id: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct EndpointArgs {
+    /// The endpoint's name in `[[alerts.endpoints]]`.
+    pub name: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -414,7 +451,53 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let loaded = load_config(&source)?;
             detect::commands::lint(&loaded.config.detect)
         }
+        Command::Alerts(command) => alerts_command(&source, command),
     }
+}
+
+/// `netra alerts …` (issue #8).
+fn alerts_command(source: &ConfigSource, command: AlertsCommand) -> anyhow::Result<ExitCode> {
+    let loaded = load_config(source)?;
+    let store = open_store(&loaded)?;
+    match command {
+        AlertsCommand::List(args) => {
+            let stdout = std::io::stdout();
+            crate::app::list_alerts(&loaded, &store, args.dead, args.json, &mut stdout.lock())?;
+        }
+        AlertsCommand::Replay(args) => {
+            let message = crate::app::replay_alert(&store, args.id)?;
+            println!(
+                "alert {} queued again for endpoint {}",
+                message.id, message.endpoint
+            );
+        }
+        AlertsCommand::Enable(EndpointArgs { name }) => {
+            set_enabled(&loaded, &store, &name, true)?;
+        }
+        AlertsCommand::Disable(EndpointArgs { name }) => {
+            set_enabled(&loaded, &store, &name, false)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn set_enabled(loaded: &Loaded, store: &Store, name: &str, enabled: bool) -> anyhow::Result<()> {
+    if !loaded
+        .config
+        .alerts
+        .endpoints
+        .iter()
+        .any(|e| e.name == name)
+    {
+        anyhow::bail!("no endpoint named '{name}' is configured in [[alerts.endpoints]]");
+    }
+    let reason = (!enabled).then_some("disabled with `netra alerts disable`");
+    store.set_endpoint_enabled(name, enabled, reason, jiff::Timestamp::now())?;
+    println!(
+        "endpoint {name} {}",
+        if enabled { "enabled" } else { "disabled" }
+    );
+    Ok(())
 }
 
 /// Prints an import report; rejected rows make the exit code non-zero.
@@ -574,5 +657,7 @@ pub fn open_store(loaded: &Loaded) -> anyhow::Result<Store> {
         .with_context(|| format!("cannot open the store at {}", store_config.path.display()))?;
     let window = jiff::SignedDuration::try_from(loaded.config.review.case_window)
         .context("review.case_window_days is too large")?;
+    // New findings get their alert outbox rows in the same transaction (issue #8).
+    store.set_alert_routes(loaded.config.alerts.routes());
     Ok(store.with_case_window(window))
 }

@@ -23,6 +23,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod alerts;
+pub use alerts::{
+    redact_url, AlertFormat, AlertsConfig, EndpointConfig, RawAlerts, RawEndpoint, RetryPolicy,
+};
+
 /// The shipped default configuration; used when no file exists at the default path so that a
 /// fresh checkout (or a binary run elsewhere) still starts.
 pub const DEFAULT_CONFIG_TOML: &str = include_str!("../config/netra.toml");
@@ -30,7 +35,9 @@ pub const DEFAULT_CONFIG_TOML: &str = include_str!("../config/netra.toml");
 /// The default path of the configuration file, relative to the working directory.
 pub const DEFAULT_CONFIG_PATH: &str = "config/netra.toml";
 
-/// Keys whose values are secrets: redacted when printed, and accepted as `<key>_file`.
+/// Keys whose values are secrets: redacted when printed, and accepted as `<key>_file`. The
+/// secrets of alert endpoints live in a list and are handled per element: see
+/// [`alerts::ENDPOINT_SECRET_KEYS`].
 pub const SECRET_KEYS: &[&str] = &["sources.x.bearer_token"];
 
 /// Environment variables with this prefix override keys; see the module docs.
@@ -49,6 +56,7 @@ pub struct RawConfig {
     pub detect: RawDetect,
     pub review: RawReview,
     pub sources: RawSources,
+    pub alerts: RawAlerts,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -273,6 +281,7 @@ impl RawConfig {
             domain: String::new(),
             base_url: String::new(),
         }];
+        config.alerts = RawAlerts::documented();
         config
     }
 }
@@ -286,6 +295,7 @@ pub struct Config {
     pub detect: DetectConfig,
     pub review: ReviewConfig,
     pub sources: SourcesConfig,
+    pub alerts: AlertsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -371,6 +381,7 @@ impl fmt::Debug for Config {
             .field("scan", &self.scan)
             .field("detect", &self.detect)
             .field("sources", &self.sources)
+            .field("alerts", &self.alerts)
             .finish()
     }
 }
@@ -508,7 +519,8 @@ pub fn load_str(
     let mut problems = Vec::new();
     apply_env(&mut table, &schema, env, &mut problems);
     resolve_secret_files(&mut table, &mut problems);
-    check_against_schema(&mut table, &schema, "", &mut problems);
+    alerts::resolve_endpoint_secret_files(&mut table, &mut problems);
+    check_against_schema(&mut table, &schema, "", "", &mut problems);
 
     let raw: RawConfig = match RawConfig::deserialize(toml::Value::Table(table)) {
         Ok(raw) => raw,
@@ -599,6 +611,9 @@ impl Schema {
         for secret in SECRET_KEYS {
             keys.insert(format!("{secret}_file"), Kind::String);
         }
+        for secret in alerts::ENDPOINT_SECRET_KEYS {
+            keys.insert(format!("alerts.endpoints[].{secret}_file"), Kind::String);
+        }
         Schema { keys }
     }
 
@@ -610,16 +625,24 @@ impl Schema {
     }
 }
 
+/// Key paths with their kinds; the elements of a list of tables appear as `<list>[].<key>`.
 fn collect_keys(value: &toml::Value, prefix: &str, out: &mut BTreeMap<String, Kind>) {
-    if let toml::Value::Table(table) = value {
-        if !prefix.is_empty() {
-            out.insert(prefix.to_string(), Kind::Table);
+    match value {
+        toml::Value::Table(table) => {
+            if !prefix.is_empty() {
+                out.insert(prefix.to_string(), Kind::Table);
+            }
+            for (key, child) in table {
+                collect_keys(child, &join(prefix, key), out);
+            }
         }
-        for (key, child) in table {
-            collect_keys(child, &join(prefix, key), out);
+        toml::Value::Array(items) if items.first().is_some_and(toml::Value::is_table) => {
+            out.insert(prefix.to_string(), Kind::Array);
+            collect_keys(&items[0], &format!("{prefix}[]"), out);
         }
-    } else {
-        out.insert(prefix.to_string(), Kind::of(value));
+        _ => {
+            out.insert(prefix.to_string(), Kind::of(value));
+        }
     }
 }
 
@@ -640,7 +663,7 @@ fn apply_env(
     let by_env_name: BTreeMap<String, (&String, Kind)> = schema
         .keys
         .iter()
-        .filter(|(_, kind)| **kind != Kind::Table)
+        .filter(|(path, kind)| **kind != Kind::Table && !path.contains("[]"))
         .map(|(path, kind)| (Schema::env_name(path), (path, *kind)))
         .collect();
     let mut vars: Vec<(String, String)> = env
@@ -776,19 +799,23 @@ fn resolve_secret_files(table: &mut toml::Table, problems: &mut Vec<ConfigProble
 }
 
 /// Reports unknown keys and wrong types, removing them so the rest can still be checked.
+/// `prefix` is the schema path (`alerts.endpoints[]`), `shown` the one reported
+/// (`alerts.endpoints[2]`).
 fn check_against_schema(
     table: &mut toml::Table,
     schema: &Schema,
     prefix: &str,
+    shown: &str,
     problems: &mut Vec<ConfigProblem>,
 ) {
     let keys: Vec<String> = table.keys().cloned().collect();
     for key in keys {
         let path = join(prefix, &key);
+        let shown_path = join(shown, &key);
         let Some(expected) = schema.keys.get(&path).copied() else {
             let known = known_siblings(schema, prefix);
             problems.push(ConfigProblem {
-                key: path,
+                key: shown_path,
                 reason: format!("unknown key (known keys here: {known})"),
             });
             table.remove(&key);
@@ -797,7 +824,7 @@ fn check_against_schema(
         let value = table.get_mut(&key).expect("key listed above");
         if !expected.accepts(value) {
             problems.push(ConfigProblem {
-                key: path,
+                key: shown_path,
                 reason: format!(
                     "expects {}, found {} ({})",
                     expected.describe(),
@@ -809,7 +836,23 @@ fn check_against_schema(
             continue;
         }
         if let toml::Value::Table(child) = value {
-            check_against_schema(child, schema, &path, problems);
+            check_against_schema(child, schema, &path, &shown_path, problems);
+        }
+        let element_path = format!("{path}[]");
+        if let (toml::Value::Array(items), true) = (value, schema.keys.contains_key(&element_path))
+        {
+            for (index, item) in items.iter_mut().enumerate() {
+                let shown_item = format!("{shown_path}[{index}]");
+                match item.as_table_mut() {
+                    Some(child) => {
+                        check_against_schema(child, schema, &element_path, &shown_item, problems)
+                    }
+                    None => problems.push(ConfigProblem {
+                        key: shown_item,
+                        reason: format!("expects a table, found {}", Kind::of(item).describe()),
+                    }),
+                }
+            }
         }
     }
 }
@@ -1167,6 +1210,8 @@ impl RawConfig {
             None => None,
         };
 
+        let alerts = self.alerts.validate(&mut problems);
+
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -1193,6 +1238,7 @@ impl RawConfig {
                 x_base_url,
                 x_bearer_token,
             },
+            alerts,
         })
     }
 
@@ -1205,6 +1251,7 @@ impl RawConfig {
                     set_path(table, secret, toml::Value::String("<redacted>".into()));
                 }
             }
+            alerts::redact(table);
         }
         toml::to_string_pretty(&value).expect("a TOML table prints")
     }

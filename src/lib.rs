@@ -16,6 +16,7 @@
 //! | module | job |
 //! |---|---|
 //! | [`access`] | users, roles, unit scopes, API tokens, and the one policy function |
+//! | [`alerts`] | alert webhooks: the outbox delivery worker, signing, formats, SSRF guard |
 //! | [`app`] | wiring of the long-lived commands: serve, scan, imports, findings list |
 //! | [`cli`] | command-line commands and their arguments |
 //! | [`config`] | the TOML file and `NETRA_*` overrides, validated into [`config::Config`] |
@@ -35,6 +36,7 @@
 //! | [`telemetry`] | logging setup |
 
 pub mod access;
+pub mod alerts;
 pub mod app;
 pub mod cli;
 pub mod config;

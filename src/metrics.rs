@@ -52,6 +52,11 @@ pub const SERIES: &[(&str, Kind, &str)] = &[
         "Alerts waiting to be delivered.",
     ),
     (
+        "netra_alert_deliveries_total",
+        Kind::Counter,
+        "Alert delivery attempts, by endpoint and outcome (delivered, retry, dead, gone).",
+    ),
+    (
         "netra_store_size_bytes",
         Kind::Gauge,
         "Size of the database on disk.",
@@ -153,6 +158,7 @@ impl Metrics {
 pub fn refresh_store_gauges(metrics: &Metrics, store: &crate::store::Store) {
     let depth = store.queue_len(crate::model::ReviewState::New);
     metrics.set("netra_review_queue_depth", &[], depth as f64);
+    metrics.set("netra_outbox_backlog", &[], store.outbox_len() as f64);
     if let Ok(size) = store.size_on_disk() {
         metrics.set("netra_store_size_bytes", &[], size as f64);
     }

@@ -132,6 +132,9 @@ fn fixture() -> Fixture {
         .unwrap()
         .id
         .0;
+    store
+        .set_endpoint_enabled("ops", true, None, Timestamp::now())
+        .unwrap();
     let state = AppState::new(store.clone(), Metrics::new())
         .unwrap()
         .with_judge(judge());
@@ -279,6 +282,7 @@ fn policy_table() -> Vec<Case> {
         };
     }
     const ALL_OK: [(u16, u16); 4] = [(200, 200); 4];
+    const ADMIN_ONLY: [(u16, u16); 4] = [(200, 200), (403, 403), (403, 403), (403, 403)];
     vec![
         case!(
             GET,
@@ -510,6 +514,45 @@ fn policy_table() -> Vec<Case> {
                 None
             ),
             [(200, 404), (403, 403), (403, 403), (403, 403)]
+        ),
+        case!(
+            GET,
+            "/api/v1/alerts/endpoints",
+            |_, _| ("/api/v1/alerts/endpoints".into(), None),
+            ADMIN_ONLY
+        ),
+        case!(
+            POST,
+            "/api/v1/alerts/endpoints/{name}/enable",
+            |_, _| ("/api/v1/alerts/endpoints/ops/enable".into(), None),
+            ADMIN_ONLY
+        ),
+        case!(
+            POST,
+            "/api/v1/alerts/endpoints/{name}/disable",
+            |_, _| (
+                "/api/v1/alerts/endpoints/ops/disable".into(),
+                json_body(json!({"reason": "pemeliharaan"}))
+            ),
+            ADMIN_ONLY
+        ),
+        case!(
+            GET,
+            "/api/v1/alerts/pending",
+            |_, _| ("/api/v1/alerts/pending".into(), None),
+            ADMIN_ONLY
+        ),
+        case!(
+            GET,
+            "/api/v1/alerts/dead",
+            |_, _| ("/api/v1/alerts/dead".into(), None),
+            ADMIN_ONLY
+        ),
+        case!(
+            POST,
+            "/api/v1/alerts/dead/{id}/replay",
+            |_, _| ("/api/v1/alerts/dead/1/replay".into(), None),
+            [(404, 404), (403, 403), (403, 403), (403, 403)]
         ),
     ]
 }

@@ -30,6 +30,8 @@ use crate::metrics::Metrics;
 use crate::store::Store;
 use error::ApiError;
 
+pub mod alerts;
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -111,6 +113,7 @@ fn route(
 }
 
 /// Every API route. Adding one here adds it to the router and to the OpenAPI description.
+#[rustfmt::skip]
 pub fn api_routes() -> Vec<ApiRoute> {
     use axum::routing::{patch, post};
     use Method as M;
@@ -120,195 +123,39 @@ pub fn api_routes() -> Vec<ApiRoute> {
     const REGISTRARS: &str = "admin, registrar";
     const ADMINS: &str = "admin";
     vec![
-        route(
-            M::GET,
-            "/api/v1/me",
-            "The user the token belongs to",
-            ALL,
-            get(admin::me),
-        ),
-        route(
-            M::GET,
-            "/api/v1/findings",
-            "Findings in your units, newest first, filtered and paged",
-            READERS,
-            get(api::list_findings),
-        ),
-        route(
-            M::GET,
-            "/api/v1/findings/{id}",
-            "One finding with its activity, evidence and history (audited)",
-            READERS,
-            get(api::get_finding),
-        ),
-        route(
-            M::POST,
-            "/api/v1/findings/{id}/claim",
-            "Claim a finding for review (a lease)",
-            REVIEWERS,
-            post(api::claim),
-        ),
-        route(
-            M::POST,
-            "/api/v1/findings/{id}/release",
-            "Release your claim",
-            REVIEWERS,
-            post(api::release),
-        ),
-        route(
-            M::POST,
-            "/api/v1/findings/{id}/decide",
-            "Decide: dismissed, escalated, needs_info, reported",
-            REVIEWERS,
-            post(api::decide),
-        ),
-        route(
-            M::POST,
-            "/api/v1/findings/{id}/reopen",
-            "Reopen a decided finding (senior reviewers)",
-            REVIEWERS,
-            post(api::reopen),
-        ),
-        route(
-            M::POST,
-            "/api/v1/findings/bulk",
-            "One decision for up to 500 findings, all or none",
-            REVIEWERS,
-            post(api::bulk),
-        ),
-        route(
-            M::GET,
-            "/api/v1/cases",
-            "Cases (one employee, one entity, one window) in your units",
-            READERS,
-            get(api::list_cases),
-        ),
-        route(
-            M::GET,
-            "/api/v1/cases/{id}",
-            "One case with its findings",
-            READERS,
-            get(api::get_case),
-        ),
-        route(
-            M::POST,
-            "/api/v1/check",
-            "What the detector would flag in a text, and why",
-            ALL,
-            post(api::check),
-        ),
-        route(
-            M::GET,
-            "/api/v1/audit",
-            "Audit log entries after a sequence number",
-            "admin, auditor",
-            get(api::audit_log),
-        ),
-        route(
-            M::GET,
-            "/api/v1/audit/verify",
-            "Verify the audit hash chain",
-            "admin, auditor",
-            get(api::audit_verify),
-        ),
-        route(
-            M::GET,
-            "/api/v1/employees",
-            "Employees in your units",
-            ALL,
-            get(admin::list_employees),
-        ),
-        route(
-            M::GET,
-            "/api/v1/employees/{id}",
-            "One employee with accounts and scan state",
-            ALL,
-            get(admin::get_employee),
-        ),
-        route(
-            M::POST,
-            "/api/v1/employees/{id}/deactivate",
-            "Stop scanning an employee; history stays",
-            REGISTRARS,
-            post(admin::deactivate_employee),
-        ),
-        route(
-            M::POST,
-            "/api/v1/employees/{id}/activate",
-            "Resume scanning an employee",
-            REGISTRARS,
-            post(admin::activate_employee),
-        ),
-        route(
-            M::GET,
-            "/api/v1/accounts",
-            "Registered accounts in your units with scan state",
-            ALL,
-            get(admin::list_accounts),
-        ),
-        route(
-            M::POST,
-            "/api/v1/accounts/import",
-            "Register employees and accounts from CSV (text/csv), all rows or none",
-            REGISTRARS,
-            post(admin::import_accounts),
-        ),
-        route(
-            M::GET,
-            "/api/v1/watched",
-            "Watched candidate, party and campaign-team accounts",
-            ALL,
-            get(admin::list_watched),
-        ),
-        route(
-            M::POST,
-            "/api/v1/watched/import",
-            "Register watched accounts from CSV (text/csv), all rows or none",
-            ADMINS,
-            post(admin::import_watched),
-        ),
-        route(
-            M::GET,
-            "/api/v1/users",
-            "Users in your units",
-            ADMINS,
-            get(admin::list_users),
-        ),
-        route(
-            M::POST,
-            "/api/v1/users",
-            "Add a user",
-            ADMINS,
-            post(admin::add_user),
-        ),
-        route(
-            M::PATCH,
-            "/api/v1/users/{id}",
-            "Change a user's role, unit, seniority or active flag",
-            ADMINS,
-            patch(admin::change_user),
-        ),
-        route(
-            M::POST,
-            "/api/v1/users/{id}/tokens",
-            "Create an API token (shown once)",
-            ADMINS,
-            post(admin::create_token),
-        ),
-        route(
-            M::GET,
-            "/api/v1/tokens",
-            "API tokens (never their secrets)",
-            ADMINS,
-            get(admin::list_tokens),
-        ),
-        route(
-            M::POST,
-            "/api/v1/tokens/{id}/revoke",
-            "Revoke a token at once",
-            ADMINS,
-            post(admin::revoke_token),
-        ),
+        route(M::GET, "/api/v1/me", "The user the token belongs to", ALL, get(admin::me)),
+        route(M::GET, "/api/v1/findings", "Findings in your units, newest first, filtered and paged", READERS, get(api::list_findings)),
+        route(M::GET, "/api/v1/findings/{id}", "One finding with its activity, evidence and history (audited)", READERS, get(api::get_finding)),
+        route(M::POST, "/api/v1/findings/{id}/claim", "Claim a finding for review (a lease)", REVIEWERS, post(api::claim)),
+        route(M::POST, "/api/v1/findings/{id}/release", "Release your claim", REVIEWERS, post(api::release)),
+        route(M::POST, "/api/v1/findings/{id}/decide", "Decide: dismissed, escalated, needs_info, reported", REVIEWERS, post(api::decide)),
+        route(M::POST, "/api/v1/findings/{id}/reopen", "Reopen a decided finding (senior reviewers)", REVIEWERS, post(api::reopen)),
+        route(M::POST, "/api/v1/findings/bulk", "One decision for up to 500 findings, all or none", REVIEWERS, post(api::bulk)),
+        route(M::GET, "/api/v1/cases", "Cases (one employee, one entity, one window) in your units", READERS, get(api::list_cases)),
+        route(M::GET, "/api/v1/cases/{id}", "One case with its findings", READERS, get(api::get_case)),
+        route(M::POST, "/api/v1/check", "What the detector would flag in a text, and why", ALL, post(api::check)),
+        route(M::GET, "/api/v1/audit", "Audit log entries after a sequence number", "admin, auditor", get(api::audit_log)),
+        route(M::GET, "/api/v1/audit/verify", "Verify the audit hash chain", "admin, auditor", get(api::audit_verify)),
+        route(M::GET, "/api/v1/employees", "Employees in your units", ALL, get(admin::list_employees)),
+        route(M::GET, "/api/v1/employees/{id}", "One employee with accounts and scan state", ALL, get(admin::get_employee)),
+        route(M::POST, "/api/v1/employees/{id}/deactivate", "Stop scanning an employee; history stays", REGISTRARS, post(admin::deactivate_employee)),
+        route(M::POST, "/api/v1/employees/{id}/activate", "Resume scanning an employee", REGISTRARS, post(admin::activate_employee)),
+        route(M::GET, "/api/v1/accounts", "Registered accounts in your units with scan state", ALL, get(admin::list_accounts)),
+        route(M::POST, "/api/v1/accounts/import", "Register employees and accounts from CSV (text/csv), all rows or none", REGISTRARS, post(admin::import_accounts)),
+        route(M::GET, "/api/v1/watched", "Watched candidate, party and campaign-team accounts", ALL, get(admin::list_watched)),
+        route(M::POST, "/api/v1/watched/import", "Register watched accounts from CSV (text/csv), all rows or none", ADMINS, post(admin::import_watched)),
+        route(M::GET, "/api/v1/users", "Users in your units", ADMINS, get(admin::list_users)),
+        route(M::POST, "/api/v1/users", "Add a user", ADMINS, post(admin::add_user)),
+        route(M::PATCH, "/api/v1/users/{id}", "Change a user's role, unit, seniority or active flag", ADMINS, patch(admin::change_user)),
+        route(M::POST, "/api/v1/users/{id}/tokens", "Create an API token (shown once)", ADMINS, post(admin::create_token)),
+        route(M::GET, "/api/v1/tokens", "API tokens (never their secrets)", ADMINS, get(admin::list_tokens)),
+        route(M::POST, "/api/v1/tokens/{id}/revoke", "Revoke a token at once", ADMINS, post(admin::revoke_token)),
+        route(M::GET, "/api/v1/alerts/endpoints", "Alert endpoints with their state and queue sizes", ADMINS, get(alerts::list_endpoints)),
+        route(M::POST, "/api/v1/alerts/endpoints/{name}/enable", "Enable an alert endpoint", ADMINS, post(alerts::enable)),
+        route(M::POST, "/api/v1/alerts/endpoints/{name}/disable", "Disable an alert endpoint (optional JSON reason)", ADMINS, post(alerts::disable)),
+        route(M::GET, "/api/v1/alerts/pending", "Alert messages waiting for delivery", ADMINS, get(alerts::list_pending)),
+        route(M::GET, "/api/v1/alerts/dead", "Dead alert messages and why they died", ADMINS, get(alerts::list_dead)),
+        route(M::POST, "/api/v1/alerts/dead/{id}/replay", "Queue a dead alert again (same webhook-id)", ADMINS, post(alerts::replay)),
     ]
 }
 
@@ -368,10 +215,10 @@ pub fn openapi_document() -> Value {
             .entry(spec.path.to_string())
             .or_insert_with(|| json!({}));
         let mut parameters = Vec::new();
-        if spec.path.contains("{id}") {
-            parameters.push(
-                json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}),
-            );
+        for name in ["id", "name"] {
+            if spec.path.contains(&format!("{{{name}}}")) {
+                parameters.push(json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}));
+            }
         }
         entry[spec.method.as_str().to_lowercase()] = json!({
             "summary": spec.summary,

@@ -260,6 +260,9 @@ fn check_record_shape(tree: &str, record: &Value) -> Result<(), serde_json::Erro
         "users" => serde_json::from_value::<crate::access::User>(record).map(drop),
         "tokens" => serde_json::from_value::<crate::access::ApiToken>(record).map(drop),
         "audit" => serde_json::from_value::<super::AuditEntry>(record).map(drop),
+        "outbox" => serde_json::from_value::<super::OutboxMessage>(record).map(drop),
+        "alert_dead" => serde_json::from_value::<super::DeadLetter>(record).map(drop),
+        "alert_endpoints" => serde_json::from_value::<super::EndpointState>(record).map(drop),
         _ => Ok(()),
     }
 }

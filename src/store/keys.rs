@@ -159,11 +159,49 @@ pub fn evidence(sha256_hex: &str) -> Result<[u8; 32], KeyError> {
     })
 }
 
+/// `alert_endpoints`: the endpoint's configured name.
+pub fn alert_endpoint(name: &str) -> Result<Vec<u8>, KeyError> {
+    Ok(bounded("endpoint name", name)?.to_vec())
+}
+
+/// `outbox`, `outbox_leases` and `alert_dead`: endpoint name (length-prefixed), then the
+/// message number, so a prefix scan lists one endpoint's messages oldest first.
+pub fn outbox(endpoint: &str, message: u64) -> Result<Vec<u8>, KeyError> {
+    let mut key = outbox_prefix(endpoint)?;
+    key.extend_from_slice(&u64_key(message));
+    Ok(key)
+}
+
+/// The part of an [`outbox`] key shared by all messages of one endpoint.
+pub fn outbox_prefix(endpoint: &str) -> Result<Vec<u8>, KeyError> {
+    let name = bounded("endpoint name", endpoint)?;
+    let mut key = Vec::with_capacity(1 + name.len() + 8);
+    key.push(name.len() as u8);
+    key.extend_from_slice(name);
+    Ok(key)
+}
+
+/// The endpoint name and message number of an [`outbox`] key.
+pub fn outbox_parts(key: &[u8]) -> Result<(String, u64), KeyError> {
+    let malformed = || KeyError::Malformed {
+        what: "outbox",
+        key_hex: hex::encode(key),
+    };
+    let (&len, rest) = key.split_first().ok_or_else(malformed)?;
+    let len = len as usize;
+    if len == 0 || rest.len() != len + 8 {
+        return Err(malformed());
+    }
+    let name = std::str::from_utf8(&rest[..len]).map_err(|_| malformed())?;
+    Ok((name.to_string(), u64_from_key(&rest[len..], "outbox")?))
+}
+
 /// `meta` keys.
 pub const META_SCHEMA_VERSION: &[u8] = b"schema_version";
 pub const META_NEXT_ACCOUNT_ID: &[u8] = b"next_account_id";
 pub const META_NEXT_FINDING_ID: &[u8] = b"next_finding_id";
 pub const META_NEXT_CASE_ID: &[u8] = b"next_case_id";
+pub const META_NEXT_ALERT_ID: &[u8] = b"next_alert_id";
 
 #[cfg(test)]
 mod tests {
@@ -241,6 +279,21 @@ mod tests {
         assert!(u64_key(2) < u64_key(256));
         assert!(u64_key(256) < u64_key(65536));
         assert!(1u64.to_le_bytes() > 256u64.to_le_bytes());
+    }
+
+    #[test]
+    fn outbox_keys_group_by_endpoint_and_sort_by_message() {
+        let a1 = outbox("ops", 1).unwrap();
+        let a2 = outbox("ops", 256).unwrap();
+        let b = outbox("ops-2", 0).unwrap();
+        assert!(a1 < a2, "messages of one endpoint sort numerically");
+        assert!(a1.starts_with(&outbox_prefix("ops").unwrap()));
+        assert!(
+            !b.starts_with(&outbox_prefix("ops").unwrap()),
+            "length prefix separates names"
+        );
+        assert_eq!(outbox_parts(&a2).unwrap(), ("ops".to_string(), 256));
+        assert!(outbox_parts(&a2[..a2.len() - 1]).is_err());
     }
 
     #[test]

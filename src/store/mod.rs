@@ -4,7 +4,7 @@
 //!
 //! | tree | key ([`keys`]) | value |
 //! |---|---|---|
-//! | `meta` | `schema_version`, `next_account_id`, `next_finding_id` | `u64` big-endian |
+//! | `meta` | `schema_version`, `next_account_id`, `next_finding_id`, `next_alert_id` | `u64` big-endian |
 //! | `employees` | employee id (NIP) bytes | [`Employee`](crate::model::Employee) |
 //! | `accounts` | account number `u64` | [`Account`](crate::model::Account) |
 //! | `account_by_handle` | platform `u8` · lowercased handle | account number `u64` |
@@ -25,6 +25,10 @@
 //! | `tokens` | token number `u64` | [`ApiToken`](crate::access::ApiToken) (digest only) |
 //! | `token_by_hash` | SHA-256 of the token (32 bytes) | token number `u64` |
 //! | `audit` | sequence `u64` | [`AuditEntry`](audit::AuditEntry); head `(seq, hash)` in `meta` |
+//! | `outbox` | endpoint name (length `u8` · bytes) · message number `u64` | [`OutboxMessage`] |
+//! | `alert_dead` | as `outbox` | [`DeadLetter`] |
+//! | `alert_endpoints` | endpoint name | [`EndpointState`] |
+//! | `outbox_leases` | as `outbox` | lease expiry time `u64` (not dumped; cleared at open) |
 //!
 //! Records are [`codec`]-encoded: a version byte, then JSON. Index trees hold raw bytes.
 //!
@@ -34,7 +38,8 @@
 //! (measured here: 63–76% of unflushed transactions lost under SIGKILL, none of the flushed
 //! ones). So every operation that reports success has flushed first, and every change that
 //! spans trees is one multi-tree transaction: an activity, its findings and their queue entries
-//! appear together or not at all. Transaction closures are pure: no I/O, no scans.
+//! appear together or not at all, with the outbox rows of the alerts they raise ([`outbox`]).
+//! Transaction closures are pure: no I/O, no scans.
 //!
 //! # Consistency of dumps
 //!
@@ -46,6 +51,7 @@ pub mod audit;
 mod codec;
 mod dump;
 pub mod keys;
+mod outbox;
 mod records;
 mod review;
 
@@ -54,6 +60,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use access::{check_user_name, NewUser, UserChange};
 pub use audit::{AuditDraft, AuditEntry, AuditReport};
+pub use outbox::{AlertRoute, Claim, DeadLetter, EndpointState, Finish, OutboxMessage};
 pub use records::{ActivityRecord, Change, Ingest, IntegrityProblem, RecordOutcome, RowOutcome};
 pub use review::{FindingFilter, Page};
 
@@ -135,6 +142,8 @@ pub struct Store {
     /// How far apart two findings of one employee about one entity may be and still share a
     /// case.
     case_window: jiff::SignedDuration,
+    /// Alert routing and the outbox wake-up signal (issue #8).
+    alerts: Arc<outbox::AlertsShared>,
 }
 
 /// Default for [`Store::with_case_window`]: a campaign season's worth of related posts.
@@ -171,6 +180,10 @@ struct Trees {
     tokens: sled::Tree,
     token_by_hash: sled::Tree,
     audit: sled::Tree,
+    outbox: sled::Tree,
+    alert_dead: sled::Tree,
+    alert_endpoints: sled::Tree,
+    outbox_leases: sled::Tree,
 }
 
 /// How a tree's values appear in a dump: decoded records (readable, migratable) or raw bytes.
@@ -181,7 +194,8 @@ enum ValueFormat {
 }
 
 /// Tree names in dump order; [`Trees::by_name`] must list the same.
-const TREE_NAMES: [(&str, ValueFormat); 21] = [
+/// `outbox_leases` is left out on purpose: leases mean nothing outside the process that took them.
+const TREE_NAMES: [(&str, ValueFormat); 24] = [
     ("meta", ValueFormat::Bytes),
     ("employees", ValueFormat::Record),
     ("accounts", ValueFormat::Record),
@@ -203,6 +217,9 @@ const TREE_NAMES: [(&str, ValueFormat); 21] = [
     ("tokens", ValueFormat::Record),
     ("token_by_hash", ValueFormat::Bytes),
     ("audit", ValueFormat::Record),
+    ("outbox", ValueFormat::Record),
+    ("alert_dead", ValueFormat::Record),
+    ("alert_endpoints", ValueFormat::Record),
 ];
 
 impl Trees {
@@ -233,6 +250,10 @@ impl Trees {
             tokens: open("tokens")?,
             token_by_hash: open("token_by_hash")?,
             audit: open("audit")?,
+            outbox: open("outbox")?,
+            alert_dead: open("alert_dead")?,
+            alert_endpoints: open("alert_endpoints")?,
+            outbox_leases: open("outbox_leases")?,
         })
     }
 
@@ -259,6 +280,9 @@ impl Trees {
             "tokens" => &self.tokens,
             "token_by_hash" => &self.token_by_hash,
             "audit" => &self.audit,
+            "outbox" => &self.outbox,
+            "alert_dead" => &self.alert_dead,
+            "alert_endpoints" => &self.alert_endpoints,
             _ => return None,
         })
     }
@@ -298,8 +322,10 @@ impl Store {
             registry_version: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             group: Arc::new(GroupCommit::default()),
             case_window: DEFAULT_CASE_WINDOW,
+            alerts: Arc::new(outbox::AlertsShared::default()),
         };
         store.upgrade_schema()?;
+        store.release_alert_leases()?;
         Ok(store)
     }
 

@@ -70,6 +70,8 @@ pub struct RecordOutcome {
     pub new_findings: Vec<FindingId>,
     /// The rule of each new finding, in the same order.
     pub new_finding_rules: Vec<String>,
+    /// Alert outbox rows written for the new findings (one per finding and routed endpoint).
+    pub new_alerts: usize,
 }
 
 /// A broken invariant found by [`Store::verify_integrity`].
@@ -508,7 +510,8 @@ impl Store {
                     &detection.rule_id,
                 )?);
             }
-            prepared.push((record, activity_key, time_key, dedupe_keys));
+            let alerts = self.plan_alerts(record)?; // issue #8: endpoints per detection
+            prepared.push((record, activity_key, time_key, dedupe_keys, alerts));
         }
         let mut evidence = Vec::with_capacity(batch.evidence.len());
         for blob in batch.evidence {
@@ -546,6 +549,7 @@ impl Store {
             &trees.cases,
             &trees.case_by_subject,
             &trees.audit,
+            &trees.outbox,
         )
             .transaction(
                 |(
@@ -560,6 +564,7 @@ impl Store {
                     cases,
                     by_subject,
                     audit_tree,
+                    outbox,
                 )| {
                     let mut outcome = RecordOutcome::default();
                     for (key, value) in &evidence {
@@ -567,14 +572,15 @@ impl Store {
                             evidence_tree.insert(key.as_slice(), value.as_slice())?;
                         }
                     }
-                    for (record, activity_key, time_key, dedupe_keys) in &prepared {
+                    for (record, activity_key, time_key, dedupe_keys, alerts) in &prepared {
                         if activities.get(activity_key)?.is_none() {
                             activities
                                 .insert(activity_key.as_slice(), codec::encode(&record.activity))?;
                             by_time.insert(time_key.as_slice(), &[])?;
                             outcome.new_activities += 1;
                         }
-                        for (detection, dedupe_key) in record.detections.iter().zip(dedupe_keys) {
+                        let detections = record.detections.iter().zip(dedupe_keys);
+                        for (index, (detection, dedupe_key)) in detections.enumerate() {
                             if by_dedupe.get(dedupe_key)?.is_some() {
                                 continue;
                             }
@@ -601,6 +607,7 @@ impl Store {
                                 case_window,
                             )?);
                             insert_finding(findings, queue, &finding)?;
+                            outcome.new_alerts += alerts.enqueue(index, meta, outbox, id, now)?;
                             by_dedupe.insert(dedupe_key.as_slice(), &keys::finding(id))?;
                             outcome.new_findings.push(id);
                             outcome.new_finding_rules.push(detection.rule_id.clone());
@@ -625,6 +632,9 @@ impl Store {
             )
             .map_err(tx_error("recording activities"))?;
         self.flush_grouped()?;
+        if outcome.new_alerts > 0 {
+            self.outbox_changed();
+        }
         Ok(outcome)
     }
 
@@ -954,6 +964,9 @@ impl Store {
                     self.trees.queue.len()
                 ),
             );
+        }
+        for (problem, key) in self.outbox_problems()? {
+            note("outbox", &key, problem);
         }
         for entry in self.trees.finding_by_dedupe.iter() {
             let (key, value) = entry.map_err(read("reading finding_by_dedupe"))?;
