@@ -429,6 +429,8 @@ pub fn import_watched_with(
             Err(other) => return Err(other.into()),
         }
     }
+    // Rows are checked first and stored after: report them in file order all the same.
+    report.errors.sort_by_key(|e| e.line);
     Ok(report)
 }
 
