@@ -149,6 +149,8 @@ fn sigkill_never_loses_acknowledged_writes() {
             problems.is_empty(),
             "round {round}: torn records: {problems:#?}"
         );
+        let audit = store.verify_audit(None).unwrap();
+        assert_eq!(audit.first_broken, None, "round {round}: audit chain");
         let findings = store.findings().unwrap().len();
         assert_eq!(
             findings,
