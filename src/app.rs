@@ -118,6 +118,11 @@ async fn wait_for_signal() {
 
 /// `netra serve`: the daemon and the HTTP server until a signal.
 pub fn serve(loaded: &Loaded, store: Store) -> anyhow::Result<Summary> {
+    runtime()?.block_on(serve_until_signal(loaded, store))
+}
+
+/// The daemon, the HTTP server and alert delivery, until SIGINT or SIGTERM (`serve`, `demo`).
+pub async fn serve_until_signal(loaded: &Loaded, store: Store) -> anyhow::Result<Summary> {
     let metrics = Metrics::new();
     let judge = build_judge(loaded)?;
     let pipeline = build_pipeline_with(loaded, store.clone(), metrics.clone(), judge.clone())?;
@@ -127,24 +132,22 @@ pub fn serve(loaded: &Loaded, store: Store) -> anyhow::Result<Summary> {
     let state = http_state(loaded, store, metrics, judge)?;
     let listen = loaded.config.http.listen;
     let limits = crate::http::server::Limits::from_config(&loaded.config.http);
-    runtime()?.block_on(async move {
-        let (stop_tx, stop_rx) = watch::channel(false);
-        tokio::spawn(async move {
-            first_signal().await;
-            tracing::info!("Signal received: stopping.");
-            let _ = stop_tx.send(true);
-        });
-        // Alert delivery runs beside the daemon and stops on the same signal (issue #8).
-        let alerts = tokio::spawn(alerts.run(stop_rx.clone()));
-        let summary = serve_until(daemon, state, listen, limits, stop_rx).await;
-        if tokio::time::timeout(std::time::Duration::from_secs(5), alerts)
-            .await
-            .is_err()
-        {
-            tracing::warn!("Alert delivery did not stop in time.");
-        }
-        summary
-    })
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        first_signal().await;
+        tracing::info!("Signal received: stopping.");
+        let _ = stop_tx.send(true);
+    });
+    // Alert delivery runs beside the daemon and stops on the same signal (issue #8).
+    let alerts = tokio::spawn(alerts.run(stop_rx.clone()));
+    let summary = serve_until(daemon, state, listen, limits, stop_rx).await;
+    if tokio::time::timeout(std::time::Duration::from_secs(5), alerts)
+        .await
+        .is_err()
+    {
+        tracing::warn!("Alert delivery did not stop in time.");
+    }
+    summary
 }
 
 /// Runs the daemon and the HTTP server until `stop` turns true (tests pass their own).

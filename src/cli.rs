@@ -57,6 +57,8 @@ pub enum Command {
     Watched(WatchedCommand),
     /// Run the daemon: scheduled scans, the HTTP API and /metrics, until SIGINT or SIGTERM.
     Serve,
+    /// Everything on the simulator in a fresh temporary store: prints `url:` and `token:`.
+    Demo(DemoArgs),
     /// Scan accounts now and exit with a summary.
     Scan(ScanArgs),
     /// Import activity collected by other tools (JSON lines; format in `sources::jsonl`).
@@ -83,6 +85,13 @@ pub enum Command {
     /// Alert webhooks: endpoints, waiting and dead messages, replay.
     #[command(subcommand)]
     Alerts(AlertsCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where the web page and API listen.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
 }
 
 #[derive(Debug, Subcommand)]
@@ -317,6 +326,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let source = ConfigSource::choose(cli.config.as_deref());
     match cli.command {
         Command::Config(ConfigCommand::Check) => Ok(config_check(&source)),
+        Command::Demo(args) => {
+            crate::demo::run(args.addr)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Users(command) => {
             let store = open_store(&load_config(&source)?)?;
             users_command(&store, command)

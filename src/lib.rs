@@ -24,6 +24,7 @@
 //! | [`http`] | the HTTP API and pages: `router(state)` |
 //! | [`judging`] | the pipeline's judge: detection in its election context (day, region, watched accounts) |
 //! | [`metrics`] | counters and gauges in the Prometheus text format |
+//! | [`demo`] | `netra demo`: simulator, registration, a demo reviewer and the daemon in one command |
 //! | [`detect`] | pure detection: normalisation, word lists, matching, rules, explanation, eval |
 //! | [`model`] | the domain nouns: employees, accounts, activities, findings |
 //! | [`pipeline`] | one scan of one account: fetch, keep evidence, judge, store with the cursor |
@@ -41,6 +42,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod demo;
 pub mod detect;
 pub mod http;
 pub mod judging;

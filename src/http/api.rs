@@ -83,7 +83,7 @@ pub struct FindingsQuery {
 }
 
 impl FindingsQuery {
-    fn filter(&self, state: &AppState) -> Result<FindingFilter, ApiError> {
+    pub fn filter(&self, state: &AppState) -> Result<FindingFilter, ApiError> {
         let mut filter = FindingFilter::default();
         if let Some(raw) = &self.status {
             for part in raw.split(',').filter(|p| !p.trim().is_empty()) {

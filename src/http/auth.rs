@@ -12,6 +12,7 @@ use axum::http::{header, StatusCode};
 use jiff::Timestamp;
 
 use super::error::ApiError;
+use super::session;
 use super::AppState;
 use crate::access::{self, Action, Decision, Resource, User};
 use crate::store::AuditDraft;
@@ -20,6 +21,8 @@ use crate::store::AuditDraft;
 #[derive(Debug, Clone)]
 pub struct Subject {
     pub user: User,
+    /// The session's CSRF token when the request came with the web page's cookie.
+    pub csrf: Option<String>,
 }
 
 impl FromRequestParts<AppState> for Subject {
@@ -32,19 +35,35 @@ impl FromRequestParts<AppState> for Subject {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "))
             .map(str::trim);
+        let mut csrf = None;
         let user = match presented {
             Some(secret) => state
                 .store
                 .authenticate(&access::token_digest(secret))?
                 .map(|(_, user)| user),
-            None => None,
+            None => match session::cookie(&parts.headers).and_then(|id| state.sessions.lookup(&id))
+            {
+                Some((user_id, token)) => {
+                    // A browser's request from another site never acts with the cookie.
+                    if session::cross_site(&parts.method, &parts.headers) {
+                        return Err(ApiError::new(
+                            StatusCode::FORBIDDEN,
+                            "cross_site",
+                            "requests from another site are refused",
+                        ));
+                    }
+                    csrf = Some(token);
+                    state.store.user(user_id)?.filter(|user| user.active)
+                }
+                None => None,
+            },
         };
         let Some(user) = user else {
             state.metrics.inc("netra_auth_failures_total", &[]);
             return Err(ApiError::unauthenticated());
         };
         state.limiter.check(&format!("user:{}", user.id))?;
-        Ok(Subject { user })
+        Ok(Subject { user, csrf })
     }
 }
 

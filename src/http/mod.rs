@@ -12,6 +12,8 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod server;
+pub mod session;
+pub mod web;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +42,7 @@ pub struct AppState {
     /// The detector, for `check`, election filters and watched-account entity checks.
     pub judge: Option<Arc<WordListJudge>>,
     pub limiter: Arc<auth::RateLimiter>,
+    pub sessions: Arc<session::Sessions>,
     /// Key of the NIP pseudonyms auditors see; kept in the store, never shown.
     pub pseudonym_key: Arc<Vec<u8>>,
     pub claim_lease: SignedDuration,
@@ -56,6 +59,7 @@ impl AppState {
             metrics,
             judge: None,
             limiter: Arc::new(auth::RateLimiter::new(1200)),
+            sessions: Arc::new(session::Sessions::default()),
             pseudonym_key,
             claim_lease: crate::review::DEFAULT_LEASE,
             max_body_bytes: 1024 * 1024,
@@ -167,7 +171,8 @@ pub fn router(state: AppState) -> Router {
     }
     let max_body = state.max_body_bytes;
     let timeout = state.request_timeout;
-    api.route("/api/v1/openapi.json", get(openapi))
+    api.merge(web::routes())
+        .route("/api/v1/openapi.json", get(openapi))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(unknown_route)

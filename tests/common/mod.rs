@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod replay;
+pub mod webdriver;
 
 use jiff::Timestamp;
 use netra::model::{
