@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use netra::detect::eval::activity;
-use netra::detect::matcher::{Boundary, Matcher, Scratch};
+use netra::detect::matcher::{Boundary, Matcher};
 use netra::detect::{detect, Lexicon, Rules, Scope};
 use netra::model::{Activity, ActivityKind, Platform};
 
@@ -71,7 +71,7 @@ fn matcher(c: &mut Criterion) {
         .expect("matcher builds");
         group.bench_function(format!("{n}_patterns"), |b| {
             let mut hits = Vec::with_capacity(64);
-            let mut scratch = Scratch::default();
+            let mut scratch = Vec::with_capacity(4096);
             b.iter(|| {
                 let mut total = 0usize;
                 for p in &posts {

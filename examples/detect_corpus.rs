@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use netra::detect::eval::activity;
-use netra::detect::matcher::{Boundary, Matcher, Scratch};
+use netra::detect::matcher::{Boundary, Matcher};
 use netra::detect::normalize::normalize;
 use netra::detect::{detect, Lexicon, Rules, Scope};
 use netra::model::{ActivityKind, Platform};
@@ -93,7 +93,7 @@ fn main() {
             .expect("matcher builds");
             println!("build {:.3} s", t.elapsed().as_secs_f64());
             let mut hits = Vec::new();
-            let mut scratch = Scratch::default();
+            let mut scratch = Vec::new();
             let t = Instant::now();
             let mut total = 0usize;
             let mut sum = 0u64;
