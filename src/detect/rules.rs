@@ -287,7 +287,9 @@ impl Rules {
 
     /// Evaluates every rule against one activity.
     pub fn evaluate(&self, activity: &Activity, lex: &Lexicon, scope: &Scope) -> Vec<Detection> {
-        let ctx = Context::new(activity, lex, scope);
+        let Some(ctx) = Context::new(activity, lex, scope) else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
         for rule in &self.rules {
             if !rule.kinds.contains(&activity.kind) {
@@ -336,7 +338,7 @@ impl Rules {
                 .unwrap_or(0);
             if let Some((a, ev)) = &ctx.own {
                 if let Some(rec) = ev.entities.get(&e) {
-                    spans.extend(to_spans(a, &rec.spans, SpanField::Text, &ctx.own_text));
+                    spans.extend(to_spans(a, &rec.spans, SpanField::Text, ctx.own_text));
                 }
             }
             let score = self.penalised(rule.score, 0, neutral, rule.neutral_suppresses);
@@ -344,11 +346,11 @@ impl Rules {
         }
         let (judged, field, text, neutral_extra): (&(Analysis, Evidence), SpanField, &str, usize) =
             match rule.judge {
-                Judge::Own => (ctx.own.as_ref()?, SpanField::Text, &ctx.own_text, 0),
+                Judge::Own => (ctx.own.as_ref()?, SpanField::Text, ctx.own_text, 0),
                 Judge::Target | Judge::OwnOnTarget => (
                     ctx.target.as_ref()?,
                     SpanField::TargetText,
-                    &ctx.target_text,
+                    ctx.target_text,
                     ctx.own
                         .as_ref()
                         .map(|(_, ev)| ev.neutral.len())
@@ -411,7 +413,7 @@ impl Rules {
                         own_a,
                         &own_ev.loose_spans,
                         SpanField::Text,
-                        &ctx.own_text,
+                        ctx.own_text,
                     ));
                 }
             }
@@ -496,9 +498,9 @@ fn to_spans(a: &Analysis, spans: &[(u32, u32)], field: SpanField, text: &str) ->
 }
 
 /// The analysed texts of one activity.
-struct Context {
-    own_text: String,
-    target_text: String,
+struct Context<'a> {
+    own_text: &'a str,
+    target_text: &'a str,
     target_author: Option<String>,
     own: Option<(Analysis, Evidence)>,
     target: Option<(Analysis, Evidence)>,
@@ -506,9 +508,15 @@ struct Context {
     named: Option<usize>,
 }
 
-impl Context {
-    fn new(activity: &Activity, lex: &Lexicon, scope: &Scope) -> Context {
+impl<'a> Context<'a> {
+    /// `None` when no rule can fire: no target (so no account or target rule applies) and no
+    /// entity named or numbered in the text, which is what most posts are. Rules judge entity
+    /// evidence, and evidence only ever starts from a mention or a ballot number or hand sign.
+    fn new(activity: &'a Activity, lex: &Lexicon, scope: &Scope) -> Option<Context<'a>> {
         let own_a = (!activity.text.trim().is_empty()).then(|| analyse(&activity.text, lex));
+        if activity.target.is_none() && own_a.as_ref().is_none_or(|a| !a.names_an_entity()) {
+            return None;
+        }
         let target_a = activity
             .target
             .as_ref()
@@ -531,19 +539,15 @@ impl Context {
             .as_deref()
             .and_then(|h| scope.extra_watched(h).or_else(|| lex.official_account(h)));
         let named = author.as_deref().and_then(|h| lex.named_account(h));
-        Context {
-            own_text: activity.text.clone(),
-            target_text: activity
-                .target
-                .as_ref()
-                .map(|t| t.text.clone())
-                .unwrap_or_default(),
+        Some(Context {
+            own_text: &activity.text,
+            target_text: activity.target.as_ref().map_or("", |t| t.text.as_str()),
             target_author: author,
             own,
             target,
             watched,
             named,
-        }
+        })
     }
 }
 

@@ -106,6 +106,12 @@ impl Analysis {
         self.cues.iter().any(|c| c.class == class)
     }
 
+    /// Whether the text names an entity or holds a ballot number or hand sign: without one,
+    /// [`evidence`] finds no entity at all.
+    pub fn names_an_entity(&self) -> bool {
+        !self.mentions.is_empty() || !self.numbers.is_empty()
+    }
+
     fn election_context(&self) -> bool {
         self.has_cue(CueClass::Election) || !self.election_cues.is_empty()
     }
@@ -124,16 +130,20 @@ impl Analysis {
 pub fn analyse(text: &str, lex: &Lexicon) -> Analysis {
     let norm = normalize(text, &lex.slang);
     let bytes = norm.text.as_bytes();
-    let mut word_starts: Vec<u32> = Vec::with_capacity(bytes.len() / 5 + 1);
-    for i in 0..bytes.len() {
-        let w = super::matcher::is_word_byte(bytes[i]);
-        if w && (i == 0 || !super::matcher::is_word_byte(bytes[i - 1])) {
-            word_starts.push(i as u32);
+    let mut hits = Vec::new();
+    lex.matcher.find_into(&norm.text, &mut hits);
+    // token numbers, only needed (and so only computed) when something was found
+    let mut word_starts: Vec<u32> = Vec::new();
+    if !hits.is_empty() {
+        word_starts.reserve(bytes.len() / 5 + 1);
+        for i in 0..bytes.len() {
+            let w = super::matcher::is_word_byte(bytes[i]);
+            if w && (i == 0 || !super::matcher::is_word_byte(bytes[i - 1])) {
+                word_starts.push(i as u32);
+            }
         }
     }
     let tok_of = |pos: u32| -> u32 { word_starts.partition_point(|&s| s <= pos) as u32 };
-    let mut hits = Vec::new();
-    lex.matcher.find_into(&norm.text, &mut hits);
     let mut a = Analysis {
         mentions: Vec::new(),
         cues: Vec::new(),
