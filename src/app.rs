@@ -158,6 +158,8 @@ pub async fn serve_until(
     limits: crate::http::server::Limits,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Summary> {
+    let retention = state.retention.clone();
+    let backup = state.backup.clone();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -172,7 +174,14 @@ pub async fn serve_until(
         limits,
         stop.clone(),
     ));
-    let claims = tokio::spawn(release_expired_claims(store, stop.clone()));
+    let claims = tokio::spawn(release_expired_claims(store.clone(), stop.clone()));
+    let (store_for_retention, retention_stop) = (store.clone(), stop.clone());
+    let retention = tokio::spawn(async move {
+        if let Some(config) = retention {
+            crate::ops::retention_loop(store_for_retention, config, retention_stop).await;
+        }
+    });
+    let backups = tokio::spawn(crate::ops::backup_loop(store, backup, stop.clone()));
     let summary = daemon.run(stop).await?;
     // Requests in flight get the same grace as scans; the server stops with the daemon.
     match tokio::time::timeout(std::time::Duration::from_secs(5), http).await {
@@ -184,6 +193,8 @@ pub async fn serve_until(
         Err(_) => tracing::warn!("The HTTP server did not stop in time."),
     }
     claims.abort();
+    retention.abort();
+    backups.abort();
     tracing::info!(%summary, "Stopped.");
     Ok(summary)
 }

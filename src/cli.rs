@@ -85,6 +85,102 @@ pub enum Command {
     /// Alert webhooks: endpoints, waiting and dead messages, replay.
     #[command(subcommand)]
     Alerts(AlertsCommand),
+    /// A report to leadership for a unit and period.
+    Report(ReportArgs),
+    /// Cases: evidence packets and legal holds.
+    #[command(subcommand)]
+    Case(CaseCommand),
+    /// Employees' personal data.
+    #[command(subcommand)]
+    Employees(EmployeesCommand),
+    /// Retention (UU PDP): purge what is no longer needed.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ReportFormat {
+    Html,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Unit subtree, or / for the whole agency.
+    #[arg(long, default_value = "/")]
+    pub unit: String,
+    /// First day (YYYY-MM-DD, WIB), inclusive.
+    #[arg(long)]
+    pub from: jiff::civil::Date,
+    /// Last day (YYYY-MM-DD, WIB), inclusive.
+    #[arg(long)]
+    pub to: jiff::civil::Date,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaseCommand {
+    /// Print a case's evidence packet (JSON with payloads and its own digest, or HTML to print).
+    Export(CaseExportArgs),
+    /// Put a case under legal hold: retention never purges it.
+    Hold(CaseHoldArgs),
+    /// Lift a legal hold.
+    Unhold(CaseIdArgs),
+    /// Check a packet file: its digest and every payload's SHA-256.
+    Verify(CsvArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CaseExportArgs {
+    pub id: u64,
+    #[arg(long, value_enum, default_value_t = PacketFormat::Json)]
+    pub format: PacketFormat,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PacketFormat {
+    Json,
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub struct CaseHoldArgs {
+    pub id: u64,
+    /// Why (a court order, an inspection): recorded in the audit log.
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CaseIdArgs {
+    pub id: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EmployeesCommand {
+    /// Everything held about one employee, as JSON (an access request).
+    Export(EmployeeExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EmployeeExportArgs {
+    /// The employee's NIP.
+    pub employee_id: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RetentionCommand {
+    /// Purge now, by the `[retention]` policy; prints what was removed.
+    Run(RetentionRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RetentionRunArgs {
+    /// Act as if it were this time (RFC 3339), e.g. to preview next month's purge on a copy.
+    #[arg(long)]
+    pub now: Option<jiff::Timestamp>,
 }
 
 #[derive(Debug, Args)]
@@ -338,6 +434,28 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = open_store(&load_config(&source)?)?;
             tokens_command(&store, command)
         }
+        Command::Report(args) => {
+            let store = open_store(&load_config(&source)?)?;
+            report_command(&store, &args)
+        }
+        Command::Case(command) => {
+            let store = open_store(&load_config(&source)?)?;
+            case_command(&store, command)
+        }
+        Command::Employees(EmployeesCommand::Export(args)) => {
+            let store = open_store(&load_config(&source)?)?;
+            let export = crate::ops::employee_export(&store, &args.employee_id, CLI_ACTOR)?;
+            println!("{}", serde_json::to_string_pretty(&export)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Retention(RetentionCommand::Run(args)) => {
+            let loaded = load_config(&source)?;
+            let store = open_store(&loaded)?;
+            let now = args.now.unwrap_or_else(jiff::Timestamp::now);
+            let report = store.purge(loaded.config.retention.policy, now)?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Audit(AuditCommand::Verify(args)) => {
             let store = open_store(&load_config(&source)?)?;
             audit_verify(&store, &args)
@@ -345,19 +463,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => {
             let loaded = load_config(&source)?;
             let store = open_store(&loaded)?;
-            let count = if args.file.as_os_str() == "-" {
+            if args.file.as_os_str() == "-" {
                 let stdout = std::io::stdout();
-                store.export(&mut stdout.lock())?
+                let count = store.export(&mut stdout.lock())?;
+                eprintln!("exported {count} records");
             } else {
-                let file = std::fs::File::create(&args.file)
-                    .with_context(|| format!("cannot create {}", args.file.display()))?;
-                let mut writer = std::io::BufWriter::new(file);
-                let count = store.export(&mut writer)?;
-                std::io::Write::flush(&mut writer)
-                    .with_context(|| format!("cannot write {}", args.file.display()))?;
-                count
-            };
-            eprintln!("exported {count} records");
+                let (count, digest) = crate::ops::export_with_checksum(&store, &args.file)?;
+                eprintln!(
+                    "exported {count} records to {} (sha256 {digest}, also in {})",
+                    args.file.display(),
+                    crate::ops::checksum_path(&args.file).display()
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Watched(WatchedCommand::Import(args)) => {
@@ -429,6 +546,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => {
             let loaded = load_config(&source)?;
             let store = open_store(&loaded)?;
+            match crate::ops::verify_checksum(&args.file)? {
+                Some(false) => anyhow::bail!(
+                    "{} does not match its checksum file {}; nothing was imported",
+                    args.file.display(),
+                    crate::ops::checksum_path(&args.file).display()
+                ),
+                Some(true) => eprintln!("checksum ok"),
+                None => eprintln!("no checksum file beside the dump; importing unchecked"),
+            }
             let count = store.import_file(&args.file)?;
             eprintln!("imported {count} records from {}", args.file.display());
             Ok(ExitCode::SUCCESS)
@@ -544,6 +670,85 @@ fn config_check(source: &ConfigSource) -> ExitCode {
 /// The actor the audit log records for command-line changes: whoever runs the binary on the
 /// server.
 const CLI_ACTOR: &str = "cli";
+
+/// A day in WIB as the instant it starts.
+fn wib_start(date: jiff::civil::Date) -> anyhow::Result<jiff::Timestamp> {
+    Ok(date
+        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(7)))?
+        .timestamp())
+}
+
+fn report_command(store: &Store, args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let scope = crate::access::Scope::parse(&args.unit)
+        .map_err(|reason| anyhow::anyhow!("--unit '{}': {reason}", args.unit))?;
+    if args.to < args.from {
+        anyhow::bail!("--to {} is before --from {}", args.to, args.from);
+    }
+    let period = crate::report::Period {
+        scope: scope.clone(),
+        from: wib_start(args.from)?,
+        to: wib_start(args.to.tomorrow()?)?,
+    };
+    let inputs = crate::report::gather(store, &scope)?;
+    let report = crate::report::build(&inputs, &period);
+    let text = match args.format {
+        ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+        ReportFormat::Csv => crate::report::to_csv(&report),
+        ReportFormat::Html => crate::report::to_html(&report),
+    };
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn case_command(store: &Store, command: CaseCommand) -> anyhow::Result<ExitCode> {
+    let now = jiff::Timestamp::now();
+    match command {
+        CaseCommand::Export(args) => {
+            let packet = crate::packet::build(store, crate::model::CaseId(args.id), now)?
+                .ok_or_else(|| anyhow::anyhow!("case {} does not exist", args.id))?;
+            store.audit(
+                crate::store::AuditDraft::new(
+                    CLI_ACTOR,
+                    "case.export",
+                    format!("case:{}", args.id),
+                ),
+                now,
+            )?;
+            match args.format {
+                PacketFormat::Json => println!("{}", serde_json::to_string_pretty(&packet)?),
+                PacketFormat::Html => print!("{}", crate::packet::to_html(&packet)),
+            }
+        }
+        CaseCommand::Hold(args) => {
+            store.set_legal_hold(
+                crate::model::CaseId(args.id),
+                Some(args.reason),
+                CLI_ACTOR,
+                now,
+            )?;
+            eprintln!("case {} is under legal hold", args.id);
+        }
+        CaseCommand::Unhold(args) => {
+            store.set_legal_hold(crate::model::CaseId(args.id), None, CLI_ACTOR, now)?;
+            eprintln!("case {}: legal hold lifted", args.id);
+        }
+        CaseCommand::Verify(args) => {
+            let text = read_file(&args.file)?;
+            let packet: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not JSON", args.file.display()))?;
+            let problems = crate::packet::verify(&packet);
+            if problems.is_empty() {
+                eprintln!("packet intact: digest and every payload hash match");
+            } else {
+                for problem in &problems {
+                    eprintln!("{problem}");
+                }
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
 
 fn users_command(store: &Store, command: UsersCommand) -> anyhow::Result<ExitCode> {
     match command {

@@ -55,6 +55,8 @@ pub struct RawConfig {
     pub scan: RawScan,
     pub detect: RawDetect,
     pub review: RawReview,
+    pub retention: RawRetention,
+    pub backup: RawBackup,
     pub sources: RawSources,
     pub alerts: RawAlerts,
 }
@@ -104,6 +106,50 @@ impl Default for RawHttp {
             request_timeout_secs: 30,
             requests_per_minute_per_token: 1200,
             max_connections: 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawRetention {
+    /// Activities that produced no finding keep only id, time and hash after this many days.
+    pub activity_days: i64,
+    /// Dismissed findings are purged this many days after the decision.
+    pub dismissed_days: i64,
+    /// Escalated cases are kept until closed plus this many days.
+    pub closed_case_days: i64,
+    /// How often `serve` runs the purge.
+    pub interval_hours: i64,
+}
+
+impl Default for RawRetention {
+    fn default() -> Self {
+        RawRetention {
+            activity_days: 90,
+            dismissed_days: 180,
+            closed_case_days: 1825,
+            interval_hours: 24,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawBackup {
+    /// Directory for scheduled exports; empty turns them off.
+    pub dir: String,
+    pub interval_hours: i64,
+    /// Exports kept; older ones are deleted.
+    pub keep: i64,
+}
+
+impl Default for RawBackup {
+    fn default() -> Self {
+        RawBackup {
+            dir: String::new(),
+            interval_hours: 24,
+            keep: 7,
         }
     }
 }
@@ -294,8 +340,23 @@ pub struct Config {
     pub scan: ScanConfig,
     pub detect: DetectConfig,
     pub review: ReviewConfig,
+    pub retention: RetentionConfig,
+    pub backup: BackupConfig,
     pub sources: SourcesConfig,
     pub alerts: AlertsConfig,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetentionConfig {
+    pub policy: crate::store::RetentionPolicy,
+    pub interval: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackupConfig {
+    pub dir: Option<PathBuf>,
+    pub interval: Duration,
+    pub keep: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -1069,6 +1130,66 @@ impl RawConfig {
                 "connections",
             ) as usize,
         };
+        let retention = RetentionConfig {
+            policy: crate::store::RetentionPolicy {
+                activity_days: bounded(
+                    &mut problems,
+                    "retention.activity_days",
+                    self.retention.activity_days,
+                    1,
+                    36_500,
+                    "days",
+                ) as i64,
+                dismissed_days: bounded(
+                    &mut problems,
+                    "retention.dismissed_days",
+                    self.retention.dismissed_days,
+                    1,
+                    36_500,
+                    "days",
+                ) as i64,
+                closed_case_days: bounded(
+                    &mut problems,
+                    "retention.closed_case_days",
+                    self.retention.closed_case_days,
+                    1,
+                    36_500,
+                    "days",
+                ) as i64,
+            },
+            interval: Duration::from_secs(
+                3600 * bounded(
+                    &mut problems,
+                    "retention.interval_hours",
+                    self.retention.interval_hours,
+                    1,
+                    24 * 30,
+                    "hours",
+                ),
+            ),
+        };
+        let backup = BackupConfig {
+            dir: (!self.backup.dir.trim().is_empty())
+                .then(|| PathBuf::from(self.backup.dir.trim())),
+            interval: Duration::from_secs(
+                3600 * bounded(
+                    &mut problems,
+                    "backup.interval_hours",
+                    self.backup.interval_hours,
+                    1,
+                    24 * 365,
+                    "hours",
+                ),
+            ),
+            keep: bounded(
+                &mut problems,
+                "backup.keep",
+                self.backup.keep,
+                1,
+                1000,
+                "files",
+            ) as usize,
+        };
         let review = ReviewConfig {
             case_window: Duration::from_secs(
                 86_400
@@ -1228,6 +1349,8 @@ impl RawConfig {
                 review_threshold: threshold as f32,
             },
             review,
+            retention,
+            backup,
             sources: SourcesConfig {
                 user_agent: http.user_agent.trim().to_string(),
                 connect_timeout,

@@ -27,8 +27,11 @@
 //! | [`demo`] | `netra demo`: simulator, registration, a demo reviewer and the daemon in one command |
 //! | [`detect`] | pure detection: normalisation, word lists, matching, rules, explanation, eval |
 //! | [`model`] | the domain nouns: employees, accounts, activities, findings |
+//! | [`ops`] | backups with checksums, the retention and backup schedules, access-request exports |
+//! | [`packet`] | evidence packets per case: printable HTML and self-verifying JSON |
 //! | [`pipeline`] | one scan of one account: fetch, keep evidence, judge, store with the cursor |
 //! | [`registry`] | who is watched: employees, accounts, candidate accounts; CSV import |
+//! | [`report`] | reports to leadership per unit and period: JSON, CSV, printable HTML with SVG charts |
 //! | [`review`] | the review workflow as pure rules: claims (leases), decisions, reopening |
 //! | [`scheduler`] | when to read which account: the polling policy |
 //! | [`simulator`] | `netra simulate`: fake Mastodon, Bluesky and RSS on loopback with a scripted population (demo, tests, benchmarks; never on the daemon's path) |
@@ -48,8 +51,11 @@ pub mod http;
 pub mod judging;
 pub mod metrics;
 pub mod model;
+pub mod ops;
+pub mod packet;
 pub mod pipeline;
 pub mod registry;
+pub mod report;
 pub mod review;
 pub mod scheduler;
 pub mod simulator;

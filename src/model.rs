@@ -684,6 +684,9 @@ pub struct Case {
     pub first_at: Timestamp,
     pub last_at: Timestamp,
     pub finding_ids: Vec<FindingId>,
+    /// A legal hold (with its reason) keeps the case from retention's purge.
+    #[serde(default)]
+    pub legal_hold: Option<String>,
 }
 
 /// A raw response as received from a platform (or a line of an import), kept so a finding

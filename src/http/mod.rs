@@ -48,6 +48,9 @@ pub struct AppState {
     pub claim_lease: SignedDuration,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// Background jobs `serve` runs beside the server (retention, backups).
+    pub retention: Option<crate::config::RetentionConfig>,
+    pub backup: crate::config::BackupConfig,
 }
 
 impl AppState {
@@ -64,6 +67,12 @@ impl AppState {
             claim_lease: crate::review::DEFAULT_LEASE,
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            retention: None,
+            backup: crate::config::BackupConfig {
+                dir: None,
+                interval: Duration::from_secs(86_400),
+                keep: 7,
+            },
         })
     }
 
@@ -79,6 +88,8 @@ impl AppState {
         ));
         self.max_body_bytes = config.http.max_body_bytes;
         self.request_timeout = config.http.request_timeout;
+        self.retention = Some(config.retention.clone());
+        self.backup = config.backup.clone();
         self.claim_lease =
             SignedDuration::try_from(config.review.claim).unwrap_or(crate::review::DEFAULT_LEASE);
         self

@@ -38,6 +38,8 @@ pub fn routes() -> Router<AppState> {
         .route("/akun/impor", post(import_accounts))
         .route("/akun/{employee}/nonaktif", post(deactivate))
         .route("/dipantau", get(watched_page))
+        .route("/laporan", get(report_page))
+        .route("/kasus/{id}/paket", get(packet_page))
 }
 
 /// HTML-escapes text for element content and quoted attribute values.
@@ -120,7 +122,7 @@ fn layout(title: &str, subject: Option<&Subject>, body: &str) -> Html<String> {
         let user = &subject.user;
         let _ = write!(
             nav,
-            "<a href=\"/antrian\">Antrian</a><a href=\"/akun\">Akun terdaftar</a>{}\
+            "<a href=\"/antrian\">Antrian</a><a href=\"/akun\">Akun terdaftar</a><a href=\"/laporan\">Laporan</a>{}\
              <span class=\"muted\">{} ({}, {})</span>\
              <form class=\"inline\" method=\"post\" action=\"/keluar\">{}<button>Keluar</button></form>",
             if user.role == Role::Admin {
@@ -593,6 +595,13 @@ fn render_finding(
         }
         body.push_str("</div>");
     }
+    if let Some(case_id) = finding.case_id {
+        let _ = write!(
+            body,
+            "<p><a id=\"paket\" href=\"/kasus/{case_id}/paket\">Paket bukti kasus #{case_id}</a> \
+             (<a href=\"/kasus/{case_id}/paket?format=json\">JSON</a>)</p>"
+        );
+    }
     if let Some(employee) = state.store.employee(&finding.employee_id)? {
         let _ = write!(
             body,
@@ -938,6 +947,152 @@ async fn watched_page(
     })();
     match outcome {
         Ok(page) => page.into_response(),
+        Err(error) => error_page(error, Some(&subject)),
+    }
+}
+
+async fn report_page(
+    State(state): State<AppState>,
+    subject: Result<Subject, ApiError>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let subject = match subject {
+        Ok(subject) => subject,
+        Err(error) => return error_page(error, None),
+    };
+    let outcome = (|| {
+        subject.require(&state, Action::ReadFindings)?;
+        let fields: HashMap<String, String> =
+            form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
+                .into_owned()
+                .filter(|(_, v)| !v.trim().is_empty())
+                .collect();
+        let today = Timestamp::now()
+            .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(7)))
+            .date();
+        let day = |name: &str, default: jiff::civil::Date| -> Result<jiff::civil::Date, ApiError> {
+            match fields.get(name) {
+                Some(raw) => raw.parse().map_err(|_| {
+                    ApiError::bad_request(format!("{name}: '{raw}' bukan tanggal YYYY-MM-DD"))
+                }),
+                None => Ok(default),
+            }
+        };
+        let from = day("from", today.saturating_sub(jiff::Span::new().days(30)))?;
+        let to = day("to", today)?;
+        let scope = match fields.get("unit") {
+            Some(raw) => {
+                let wanted = access::Scope::parse(raw).map_err(ApiError::bad_request)?;
+                if !subject.user.scope.contains_scope(&wanted) {
+                    return Err(ApiError::not_found("unit", raw));
+                }
+                wanted
+            }
+            None => subject.user.scope.clone(),
+        };
+        let start = |d: jiff::civil::Date| {
+            d.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(7)))
+                .map(|z| z.timestamp())
+                .map_err(|e| ApiError::bad_request(e.to_string()))
+        };
+        let period = crate::report::Period {
+            scope: scope.clone(),
+            from: start(from)?,
+            to: start(
+                to.tomorrow()
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?,
+            )?,
+        };
+        let inputs = crate::report::gather(&state.store, &scope)?;
+        let report = crate::report::build(&inputs, &period);
+        if fields.get("format").map(String::as_str) == Some("csv") {
+            return Ok((
+                [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+                crate::report::to_csv(&report),
+            )
+                .into_response());
+        }
+        if fields.get("format").map(String::as_str) == Some("cetak") {
+            return Ok(Html(crate::report::to_html(&report)).into_response());
+        }
+        let form = format!(
+            "<form class=\"card\" method=\"get\" action=\"/laporan\"><label>Unit <input name=\"unit\" value=\"{}\"></label> \
+             <label>Dari <input name=\"from\" value=\"{from}\" size=\"10\"></label> <label>Sampai <input name=\"to\" value=\"{to}\" size=\"10\"></label> \
+             <button>Tampilkan</button> <button name=\"format\" value=\"cetak\">Versi cetak</button> <button name=\"format\" value=\"csv\">CSV</button></form>",
+            esc(&scope.to_string())
+        );
+        let printable = crate::report::to_html(&report);
+        let inner = printable
+            .split_once("<body>")
+            .and_then(|(_, rest)| rest.rsplit_once("</body>"))
+            .map(|(body, _)| body.to_string())
+            .unwrap_or_default();
+        Ok(layout(
+            "Laporan",
+            Some(&subject),
+            &format!("{form}<div class=\"card\">{inner}</div>"),
+        )
+        .into_response())
+    })();
+    match outcome {
+        Ok(page) => page,
+        Err(error) => error_page(error, Some(&subject)),
+    }
+}
+
+async fn packet_page(
+    State(state): State<AppState>,
+    subject: Result<Subject, ApiError>,
+    Path(raw_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let subject = match subject {
+        Ok(subject) => subject,
+        Err(error) => return error_page(error, None),
+    };
+    let outcome = (|| {
+        let id = raw_id
+            .parse::<u64>()
+            .map(crate::model::CaseId)
+            .map_err(|_| ApiError::not_found("case", &raw_id))?;
+        let case = state
+            .store
+            .case(id)?
+            .ok_or_else(|| ApiError::not_found("case", id))?;
+        subject.require_on(
+            &state,
+            Action::ReadEvidence,
+            Resource {
+                unit: case.unit.as_ref(),
+                employee_id: Some(&case.employee_id),
+            },
+            "case",
+            &raw_id,
+        )?;
+        let now = Timestamp::now();
+        let packet = crate::packet::build(&state.store, id, now)?
+            .ok_or_else(|| ApiError::not_found("case", id))?;
+        state.store.audit(
+            AuditDraft::new(subject.user.actor(), "case.export", format!("case:{id}")),
+            now,
+        )?;
+        if query.as_deref() == Some("format=json") {
+            return Ok((
+                [
+                    (header::CONTENT_TYPE, "application/json".to_string()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"paket-kasus-{id}.json\""),
+                    ),
+                ],
+                serde_json::to_string_pretty(&packet).unwrap_or_default(),
+            )
+                .into_response());
+        }
+        Ok(Html(crate::packet::to_html(&packet)).into_response())
+    })();
+    match outcome {
+        Ok(page) => page,
         Err(error) => error_page(error, Some(&subject)),
     }
 }

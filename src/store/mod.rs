@@ -24,6 +24,7 @@
 //! | `user_by_name` | lowercased name | user number `u64` |
 //! | `tokens` | token number `u64` | [`ApiToken`](crate::access::ApiToken) (digest only) |
 //! | `token_by_hash` | SHA-256 of the token (32 bytes) | token number `u64` |
+//! | `purged` | finding number `u64` | purge time `u64` (its dedupe key stays, so it never returns) |
 //! | `audit` | sequence `u64` | [`AuditEntry`](audit::AuditEntry); head `(seq, hash)` in `meta` |
 //! | `outbox` | endpoint name (length `u8` · bytes) · message number `u64` | [`OutboxMessage`] |
 //! | `alert_dead` | as `outbox` | [`DeadLetter`] |
@@ -53,6 +54,7 @@ mod dump;
 pub mod keys;
 mod outbox;
 mod records;
+mod retention;
 mod review;
 
 use std::path::Path;
@@ -62,6 +64,7 @@ pub use access::{check_user_name, NewUser, UserChange};
 pub use audit::{AuditDraft, AuditEntry, AuditReport};
 pub use outbox::{AlertRoute, Claim, DeadLetter, EndpointState, Finish, OutboxMessage};
 pub use records::{ActivityRecord, Change, Ingest, IntegrityProblem, RecordOutcome, RowOutcome};
+pub use retention::{is_minimised, PurgeReport, RetentionPolicy};
 pub use review::{FindingFilter, Page};
 
 /// Version of the layout described above. Bump it with a migration in [`MIGRATIONS`].
@@ -180,6 +183,7 @@ struct Trees {
     tokens: sled::Tree,
     token_by_hash: sled::Tree,
     audit: sled::Tree,
+    purged: sled::Tree,
     outbox: sled::Tree,
     alert_dead: sled::Tree,
     alert_endpoints: sled::Tree,
@@ -195,7 +199,7 @@ enum ValueFormat {
 
 /// Tree names in dump order; [`Trees::by_name`] must list the same.
 /// `outbox_leases` is left out on purpose: leases mean nothing outside the process that took them.
-const TREE_NAMES: [(&str, ValueFormat); 24] = [
+const TREE_NAMES: [(&str, ValueFormat); 25] = [
     ("meta", ValueFormat::Bytes),
     ("employees", ValueFormat::Record),
     ("accounts", ValueFormat::Record),
@@ -217,6 +221,7 @@ const TREE_NAMES: [(&str, ValueFormat); 24] = [
     ("tokens", ValueFormat::Record),
     ("token_by_hash", ValueFormat::Bytes),
     ("audit", ValueFormat::Record),
+    ("purged", ValueFormat::Bytes),
     ("outbox", ValueFormat::Record),
     ("alert_dead", ValueFormat::Record),
     ("alert_endpoints", ValueFormat::Record),
@@ -250,6 +255,7 @@ impl Trees {
             tokens: open("tokens")?,
             token_by_hash: open("token_by_hash")?,
             audit: open("audit")?,
+            purged: open("purged")?,
             outbox: open("outbox")?,
             alert_dead: open("alert_dead")?,
             alert_endpoints: open("alert_endpoints")?,
@@ -280,6 +286,7 @@ impl Trees {
             "tokens" => &self.tokens,
             "token_by_hash" => &self.token_by_hash,
             "audit" => &self.audit,
+            "purged" => &self.purged,
             "outbox" => &self.outbox,
             "alert_dead" => &self.alert_dead,
             "alert_endpoints" => &self.alert_endpoints,

@@ -813,6 +813,11 @@ impl Store {
         self.get_record("activities", &self.trees.activities, &key)
     }
 
+    /// Every stored activity (access requests, retention; not for hot paths).
+    pub fn activities(&self) -> Result<Vec<Activity>, StoreError> {
+        self.all_records("activities", &self.trees.activities)
+    }
+
     pub fn activity_count(&self) -> usize {
         self.trees.activities.len()
     }
@@ -971,7 +976,7 @@ impl Store {
         for entry in self.trees.finding_by_dedupe.iter() {
             let (key, value) = entry.map_err(read("reading finding_by_dedupe"))?;
             let id = FindingId(keys::u64_from_key(&value, "finding_by_dedupe value")?);
-            if self.finding(id)?.is_none() {
+            if self.finding(id)?.is_none() && !self.is_purged(id)? {
                 note(
                     "finding_by_dedupe",
                     &key,

@@ -341,6 +341,10 @@ impl Store {
         })
     }
 
+    pub fn cases(&self) -> Result<Vec<Case>, StoreError> {
+        self.all_records("cases", &self.trees.cases)
+    }
+
     pub fn case(&self, id: CaseId) -> Result<Option<Case>, StoreError> {
         self.get_record("cases", &self.trees.cases, &keys::u64_key(id.0))
     }
@@ -423,6 +427,7 @@ pub(super) fn assign_case(
         first_at: occurred_at,
         last_at: occurred_at,
         finding_ids: vec![finding.id],
+        legal_hold: None,
     };
     let key = keys::u64_key(id.0);
     cases.insert(&key, codec::encode(&case))?;
