@@ -215,7 +215,7 @@ pub async fn list_findings(
 }
 
 /// Loads a finding the subject may act on, or 404 (missing and out of scope look the same).
-fn visible_finding(
+pub(super) fn visible_finding(
     state: &AppState,
     subject: &Subject,
     action: Action,
@@ -506,27 +506,38 @@ pub async fn list_cases(
     ))
 }
 
+/// Loads a case the subject may act on, or 404 (missing and out of scope look the same).
+pub(super) fn visible_case(
+    state: &AppState,
+    subject: &Subject,
+    action: Action,
+    raw_id: &str,
+) -> Result<Case, ApiError> {
+    let id = CaseId(parse_id("case", raw_id)?);
+    let case = state
+        .store
+        .case(id)?
+        .ok_or_else(|| ApiError::not_found("case", id))?;
+    subject.require_on(
+        state,
+        action,
+        Resource {
+            unit: case.unit.as_ref(),
+            employee_id: Some(&case.employee_id),
+        },
+        "case",
+        raw_id,
+    )?;
+    Ok(case)
+}
+
 /// `GET /api/v1/cases/{id}`: the case with its findings' summaries.
 pub async fn get_case(
     State(state): State<AppState>,
     subject: Subject,
     Path(raw_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = CaseId(parse_id("case", &raw_id)?);
-    let case = state
-        .store
-        .case(id)?
-        .ok_or_else(|| ApiError::not_found("case", id))?;
-    subject.require_on(
-        &state,
-        Action::ReadFindings,
-        Resource {
-            unit: case.unit.as_ref(),
-            employee_id: Some(&case.employee_id),
-        },
-        "case",
-        &raw_id,
-    )?;
+    let case = visible_case(&state, &subject, Action::ReadFindings, &raw_id)?;
     let now = Timestamp::now();
     let mut body = case_json(&state, subject.user.role, &case);
     let mut findings = Vec::new();

@@ -21,7 +21,7 @@ use super::auth::Subject;
 use super::error::ApiError;
 use super::{session, AppState};
 use crate::access::{self, Action, Resource, Role};
-use crate::model::{Category, Finding, FindingId, ReviewState, SpanField, UnitPath};
+use crate::model::{Category, Finding, ReviewState, SpanField, UnitPath};
 use crate::review::{self, Command, Level, Verdict};
 use crate::store::{AuditDraft, FindingFilter};
 
@@ -186,6 +186,21 @@ fn error_page(error: ApiError, subject: Option<&Subject>) -> Response {
     (error.status, layout(title, subject, &body)).into_response()
 }
 
+/// Runs a page for an authenticated subject: a missing login goes to `/masuk`, and any refusal
+/// becomes the friendly error page.
+fn page<T: IntoResponse>(
+    subject: Result<Subject, ApiError>,
+    render: impl FnOnce(&Subject) -> Result<T, ApiError>,
+) -> Response {
+    match subject {
+        Err(error) => error_page(error, None),
+        Ok(subject) => match render(&subject) {
+            Ok(response) => response.into_response(),
+            Err(error) => error_page(error, Some(&subject)),
+        },
+    }
+}
+
 /// Parses an urlencoded form body.
 fn form(headers: &HeaderMap, body: &Bytes) -> Result<HashMap<String, String>, ApiError> {
     let content_type = headers
@@ -317,14 +332,9 @@ async fn queue(
     subject: Result<Subject, ApiError>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let subject = match subject {
-        Ok(subject) => subject,
-        Err(error) => return error_page(error, None),
-    };
-    match render_queue(&state, &subject, query.as_deref().unwrap_or("")) {
-        Ok(page) => page.into_response(),
-        Err(error) => error_page(error, Some(&subject)),
-    }
+    page(subject, |subject| {
+        render_queue(&state, subject, query.as_deref().unwrap_or(""))
+    })
 }
 
 const FILTERS: [(&str, &str); 8] = [
@@ -482,41 +492,7 @@ async fn finding_page(
     subject: Result<Subject, ApiError>,
     Path(raw_id): Path<String>,
 ) -> Response {
-    let subject = match subject {
-        Ok(subject) => subject,
-        Err(error) => return error_page(error, None),
-    };
-    match render_finding(&state, &subject, &raw_id) {
-        Ok(page) => page.into_response(),
-        Err(error) => error_page(error, Some(&subject)),
-    }
-}
-
-fn visible_finding(
-    state: &AppState,
-    subject: &Subject,
-    action: Action,
-    raw_id: &str,
-) -> Result<Finding, ApiError> {
-    let id = raw_id
-        .parse::<u64>()
-        .map(FindingId)
-        .map_err(|_| ApiError::not_found("finding", raw_id))?;
-    let finding = state
-        .store
-        .finding(id)?
-        .ok_or_else(|| ApiError::not_found("finding", id))?;
-    subject.require_on(
-        state,
-        action,
-        Resource {
-            unit: finding.unit.as_ref(),
-            employee_id: Some(&finding.employee_id),
-        },
-        "finding",
-        raw_id,
-    )?;
-    Ok(finding)
+    page(subject, |subject| render_finding(&state, subject, &raw_id))
 }
 
 fn render_finding(
@@ -524,7 +500,7 @@ fn render_finding(
     subject: &Subject,
     raw_id: &str,
 ) -> Result<Html<String>, ApiError> {
-    let finding = visible_finding(state, subject, Action::ReadEvidence, raw_id)?;
+    let finding = super::api::visible_finding(state, subject, Action::ReadEvidence, raw_id)?;
     let now = Timestamp::now();
     state.store.audit(
         AuditDraft::new(
@@ -676,14 +652,10 @@ async fn decide(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let subject = match subject {
-        Ok(subject) => subject,
-        Err(error) => return error_page(error, None),
-    };
-    let outcome = (|| {
+    page(subject, |subject| {
         let fields = form(&headers, &body)?;
-        check_csrf(&subject, &fields)?;
-        let finding = visible_finding(&state, &subject, Action::Review, &raw_id)?;
+        check_csrf(subject, &fields)?;
+        let finding = super::api::visible_finding(&state, subject, Action::Review, &raw_id)?;
         let field = |name: &str| fields.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
         let to = field("status")
             .unwrap_or("")
@@ -714,26 +686,15 @@ async fn decide(
             Timestamp::now(),
             state.claim_lease,
         )?;
-        Ok::<_, ApiError>(())
-    })();
-    match outcome {
-        Ok(()) => Redirect::to("/antrian").into_response(),
-        Err(error) => error_page(error, Some(&subject)),
-    }
+        Ok(Redirect::to("/antrian"))
+    })
 }
 
 async fn accounts_page(
     State(state): State<AppState>,
     subject: Result<Subject, ApiError>,
 ) -> Response {
-    let subject = match subject {
-        Ok(subject) => subject,
-        Err(error) => return error_page(error, None),
-    };
-    match render_accounts(&state, &subject, None) {
-        Ok(page) => page.into_response(),
-        Err(error) => error_page(error, Some(&subject)),
-    }
+    page(subject, |subject| render_accounts(&state, subject, None))
 }
 
 fn render_accounts(
@@ -828,13 +789,9 @@ async fn import_accounts(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let subject = match subject {
-        Ok(subject) => subject,
-        Err(error) => return error_page(error, None),
-    };
-    let outcome = (|| {
+    page(subject, |subject| {
         let fields = form(&headers, &body)?;
-        check_csrf(&subject, &fields)?;
+        check_csrf(subject, &fields)?;
         subject.require(&state, Action::WriteRegistry)?;
         let csv = fields.get("csv").map(String::as_str).unwrap_or("");
         let scope = subject.user.scope.clone();
@@ -866,12 +823,8 @@ async fn import_accounts(
             text.push_str("</ul>");
             text
         };
-        render_accounts(&state, &subject, Some(&text))
-    })();
-    match outcome {
-        Ok(page) => page.into_response(),
-        Err(error) => error_page(error, Some(&subject)),
-    }
+        render_accounts(&state, subject, Some(&text))
+    })
 }
 
 async fn deactivate(
@@ -881,13 +834,9 @@ async fn deactivate(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let subject = match subject {
-        Ok(subject) => subject,
-        Err(error) => return error_page(error, None),
-    };
-    let outcome = (|| {
+    page(subject, |subject| {
         let fields = form(&headers, &body)?;
-        check_csrf(&subject, &fields)?;
+        check_csrf(subject, &fields)?;
         let employee = state
             .store
             .employee(&employee_id)?
@@ -908,23 +857,15 @@ async fn deactivate(
             &subject.user.actor(),
             Timestamp::now(),
         )?;
-        Ok::<_, ApiError>(())
-    })();
-    match outcome {
-        Ok(()) => Redirect::to("/akun").into_response(),
-        Err(error) => error_page(error, Some(&subject)),
-    }
+        Ok(Redirect::to("/akun"))
+    })
 }
 
 async fn watched_page(
     State(state): State<AppState>,
     subject: Result<Subject, ApiError>,
 ) -> Response {
-    let subject = match subject {
-        Ok(subject) => subject,
-        Err(error) => return error_page(error, None),
-    };
-    let outcome = (|| {
+    page(subject, |subject| {
         subject.require(&state, Action::WriteWatched)?;
         let mut body = String::from(
             "<h1>Akun dipantau</h1><p class=\"muted\">Akun resmi calon, partai dan tim kampanye. \
@@ -943,12 +884,8 @@ async fn watched_page(
             );
         }
         body.push_str("</table>");
-        Ok::<_, ApiError>(layout("Akun dipantau", Some(&subject), &body))
-    })();
-    match outcome {
-        Ok(page) => page.into_response(),
-        Err(error) => error_page(error, Some(&subject)),
-    }
+        Ok::<_, ApiError>(layout("Akun dipantau", Some(subject), &body))
+    })
 }
 
 async fn report_page(
@@ -956,11 +893,7 @@ async fn report_page(
     subject: Result<Subject, ApiError>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let subject = match subject {
-        Ok(subject) => subject,
-        Err(error) => return error_page(error, None),
-    };
-    let outcome = (|| {
+    page(subject, |subject| {
         subject.require(&state, Action::ReadFindings)?;
         let fields: HashMap<String, String> =
             form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
@@ -1029,15 +962,11 @@ async fn report_page(
             .unwrap_or_default();
         Ok(layout(
             "Laporan",
-            Some(&subject),
+            Some(subject),
             &format!("{form}<div class=\"card\">{inner}</div>"),
         )
         .into_response())
-    })();
-    match outcome {
-        Ok(page) => page,
-        Err(error) => error_page(error, Some(&subject)),
-    }
+    })
 }
 
 async fn packet_page(
@@ -1046,29 +975,9 @@ async fn packet_page(
     Path(raw_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let subject = match subject {
-        Ok(subject) => subject,
-        Err(error) => return error_page(error, None),
-    };
-    let outcome = (|| {
-        let id = raw_id
-            .parse::<u64>()
-            .map(crate::model::CaseId)
-            .map_err(|_| ApiError::not_found("case", &raw_id))?;
-        let case = state
-            .store
-            .case(id)?
-            .ok_or_else(|| ApiError::not_found("case", id))?;
-        subject.require_on(
-            &state,
-            Action::ReadEvidence,
-            Resource {
-                unit: case.unit.as_ref(),
-                employee_id: Some(&case.employee_id),
-            },
-            "case",
-            &raw_id,
-        )?;
+    page(subject, |subject| {
+        let case = super::api::visible_case(&state, subject, Action::ReadEvidence, &raw_id)?;
+        let id = case.id;
         let now = Timestamp::now();
         let packet = crate::packet::build(&state.store, id, now)?
             .ok_or_else(|| ApiError::not_found("case", id))?;
@@ -1090,11 +999,7 @@ async fn packet_page(
                 .into_response());
         }
         Ok(Html(crate::packet::to_html(&packet)).into_response())
-    })();
-    match outcome {
-        Ok(page) => page,
-        Err(error) => error_page(error, Some(&subject)),
-    }
+    })
 }
 
 #[cfg(test)]

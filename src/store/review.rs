@@ -148,6 +148,25 @@ fn review_in_tx(
 }
 
 impl Store {
+    /// Runs `work` in one transaction over the trees a review decision changes.
+    fn review_transaction<T>(
+        &self,
+        action: &str,
+        work: impl Fn(&ReviewTrees) -> TxResult<T>,
+    ) -> Result<T, StoreError> {
+        let trees = &self.trees;
+        let _gate = self.read_gate();
+        (
+            &trees.meta,
+            &trees.audit,
+            &trees.findings,
+            &trees.queue,
+            &trees.history,
+        )
+            .transaction(|trees| work(trees))
+            .map_err(tx_error(action))
+    }
+
     /// Claims, releases, decides or reopens one finding as `user`.
     pub fn review(
         &self,
@@ -162,21 +181,11 @@ impl Store {
             name: &user.name,
         };
         let actor = user.actor();
-        let trees = &self.trees;
-        let _gate = self.read_gate();
-        let outcome = (
-            &trees.meta,
-            &trees.audit,
-            &trees.findings,
-            &trees.queue,
-            &trees.history,
-        )
-            .transaction(|trees| {
-                review_in_tx(trees, id, &actor, now, &|finding| {
-                    review::apply(finding, command, by, now, lease)
-                })
+        let outcome = self.review_transaction("recording a review decision", |trees| {
+            review_in_tx(trees, id, &actor, now, &|finding| {
+                review::apply(finding, command, by, now, lease)
             })
-            .map_err(tx_error("recording a review decision"))?;
+        })?;
         let finding = outcome?;
         self.flush()?;
         Ok(finding)
@@ -214,38 +223,28 @@ impl Store {
             name: &user.name,
         };
         let actor = user.actor();
-        let trees = &self.trees;
-        let _gate = self.read_gate();
-        let changed = (
-            &trees.meta,
-            &trees.audit,
-            &trees.findings,
-            &trees.queue,
-            &trees.history,
-        )
-            .transaction(|trees| {
-                let mut changed = Vec::with_capacity(ids.len());
-                let mut refused = Vec::new();
-                for id in ids {
-                    let rule = |finding: &Finding| review::apply(finding, command, by, now, lease);
-                    match review_in_tx(trees, *id, &actor, now, &rule) {
-                        Ok(Ok(finding)) => changed.push(finding),
-                        Ok(Err(error)) => refused.push(error.to_string()),
-                        Err(ConflictableTransactionError::Abort(error)) => {
-                            refused.push(error.to_string())
-                        }
-                        Err(other) => return Err(other),
+        let changed = self.review_transaction("recording a bulk decision", |trees| {
+            let mut changed = Vec::with_capacity(ids.len());
+            let mut refused = Vec::new();
+            for id in ids {
+                let rule = |finding: &Finding| review::apply(finding, command, by, now, lease);
+                match review_in_tx(trees, *id, &actor, now, &rule) {
+                    Ok(Ok(finding)) => changed.push(finding),
+                    Ok(Err(error)) => refused.push(error.to_string()),
+                    Err(ConflictableTransactionError::Abort(error)) => {
+                        refused.push(error.to_string())
                     }
+                    Err(other) => return Err(other),
                 }
-                if refused.is_empty() {
-                    Ok(changed)
-                } else {
-                    Err(ConflictableTransactionError::Abort(StoreError::Bulk(
-                        refused,
-                    )))
-                }
-            })
-            .map_err(tx_error("recording a bulk decision"))?;
+            }
+            if refused.is_empty() {
+                Ok(changed)
+            } else {
+                Err(ConflictableTransactionError::Abort(StoreError::Bulk(
+                    refused,
+                )))
+            }
+        })?;
         self.flush()?;
         Ok(changed)
     }
@@ -267,22 +266,12 @@ impl Store {
         }
         let mut released = 0;
         for id in expired {
-            let trees = &self.trees;
-            let _gate = self.read_gate();
-            let changed = (
-                &trees.meta,
-                &trees.audit,
-                &trees.findings,
-                &trees.queue,
-                &trees.history,
-            )
-                .transaction(|trees| {
-                    // Renewed or decided meanwhile: `expire` refuses and nothing changes.
-                    review_in_tx(trees, id, "system:lease-expiry", now, &|finding| {
-                        review::expire(finding, now)
-                    })
+            let changed = self.review_transaction("releasing an expired claim", |trees| {
+                // Renewed or decided meanwhile: `expire` refuses and nothing changes.
+                review_in_tx(trees, id, "system:lease-expiry", now, &|finding| {
+                    review::expire(finding, now)
                 })
-                .map_err(tx_error("releasing an expired claim"))?;
+            })?;
             released += usize::from(changed.is_ok());
         }
         if released > 0 {
