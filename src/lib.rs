@@ -31,6 +31,7 @@
 //! | [`registry`] | who is watched: employees, accounts, candidate accounts; CSV import |
 //! | [`review`] | the review workflow as pure rules: claims (leases), decisions, reopening |
 //! | [`scheduler`] | when to read which account: the polling policy |
+//! | [`snapshots`] | account snapshots: following list and profile compared with the last one → follow, unfollow, profile activities |
 //! | [`simulator`] | `netra simulate`: fake Mastodon, Bluesky and RSS on loopback with a scripted population (demo, tests, benchmarks; never on the daemon's path) |
 //! | [`sources`] | platform connectors: responses in, [`model::Activity`] out |
 //! | [`store`] | the sled database: trees, keys, transactions, export/import |
@@ -53,6 +54,7 @@ pub mod registry;
 pub mod review;
 pub mod scheduler;
 pub mod simulator;
+pub mod snapshots;
 pub mod sources;
 pub mod store;
 pub mod telemetry;
