@@ -277,9 +277,10 @@ impl Daemon {
         };
         if stale {
             let store = self.pipeline.store.clone();
-            let due = tokio::task::spawn_blocking(move || build_recheck_plan(&store, interval, now))
-                .await
-                .map_err(|e| DaemonError::Task(e.to_string()))??;
+            let due =
+                tokio::task::spawn_blocking(move || build_recheck_plan(&store, interval, now))
+                    .await
+                    .map_err(|e| DaemonError::Task(e.to_string()))??;
             let mut plan = self.rechecks.lock().unwrap_or_else(|p| p.into_inner());
             plan.built_at = Some(now);
             plan.due = due;

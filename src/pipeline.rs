@@ -277,8 +277,10 @@ impl Pipeline {
                     _ => interval.min(std::time::Duration::from_secs(3600)),
                 };
                 tracing::warn!(account = %id, error = %error, "Account snapshot failed.");
-                self.metrics
-                    .inc("netra_snapshot_errors_total", &[("platform", platform.as_str())]);
+                self.metrics.inc(
+                    "netra_snapshot_errors_total",
+                    &[("platform", platform.as_str())],
+                );
                 let mut state = previous;
                 state.last_error = Some(error.to_string());
                 state.next_due_at = Some(now + retry);

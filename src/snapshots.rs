@@ -300,12 +300,21 @@ mod tests {
 
     #[test]
     fn follows_unfollows_and_following_again_are_new_activities_but_a_repeat_is_not() {
-        let first = compare(subject(), &SnapshotState::default(), &follows(&["1", "2"]), at(0), DAY);
+        let first = compare(
+            subject(),
+            &SnapshotState::default(),
+            &follows(&["1", "2"]),
+            at(0),
+            DAY,
+        );
         assert!(first.first_following);
         assert_eq!(first.activities.len(), 2);
         assert!(first.activities.iter().all(|a| !a.time_exact));
         let same = compare(subject(), &first.next, &follows(&["1", "2"]), at(24), DAY);
-        assert!(same.activities.is_empty(), "the same follows seen again are no change");
+        assert!(
+            same.activities.is_empty(),
+            "the same follows seen again are no change"
+        );
         assert!(same.diff.is_none());
         let dropped = compare(subject(), &same.next, &follows(&["1"]), at(48), DAY);
         assert_eq!(dropped.activities.len(), 1);
@@ -330,7 +339,13 @@ mod tests {
 
     #[test]
     fn a_hidden_list_keeps_the_last_known_follows_and_raises_no_unfollows() {
-        let first = compare(subject(), &SnapshotState::default(), &follows(&["1"]), at(0), DAY);
+        let first = compare(
+            subject(),
+            &SnapshotState::default(),
+            &follows(&["1"]),
+            at(0),
+            DAY,
+        );
         let hidden = AccountSnapshot::default();
         let later = compare(subject(), &first.next, &hidden, at(24), DAY);
         assert!(later.activities.is_empty());
@@ -352,11 +367,23 @@ mod tests {
             }),
             evidence: Vec::new(),
         };
-        let first = compare(subject(), &SnapshotState::default(), &profile("Guru."), at(0), DAY);
+        let first = compare(
+            subject(),
+            &SnapshotState::default(),
+            &profile("Guru."),
+            at(0),
+            DAY,
+        );
         assert_eq!(first.activities.len(), 1);
         let same = compare(subject(), &first.next, &profile("Guru."), at(24), DAY);
         assert!(same.activities.is_empty());
-        let changed = compare(subject(), &same.next, &profile("Kader partai."), at(48), DAY);
+        let changed = compare(
+            subject(),
+            &same.next,
+            &profile("Kader partai."),
+            at(48),
+            DAY,
+        );
         assert_eq!(changed.activities[0].kind, ActivityKind::ProfileChange);
         assert_eq!(changed.activities[0].text, "Budi\nKader partai.");
         let view = DiffView::parse(changed.diff.as_ref().unwrap()).unwrap();

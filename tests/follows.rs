@@ -63,8 +63,14 @@ async fn follows_profiles_and_deletions_become_exactly_the_scripted_findings() {
     let population = sim.state.snapshot();
     population_out::write_all(dir.path(), &population, &sim.base_url).unwrap();
     let env = vec![
-        ("NETRA_SCAN_SNAPSHOT_INTERVAL_SECS".to_string(), "1".to_string()),
-        ("NETRA_SCAN_RECHECK_INTERVAL_SECS".to_string(), "1".to_string()),
+        (
+            "NETRA_SCAN_SNAPSHOT_INTERVAL_SECS".to_string(),
+            "1".to_string(),
+        ),
+        (
+            "NETRA_SCAN_RECHECK_INTERVAL_SECS".to_string(),
+            "1".to_string(),
+        ),
     ];
     let loaded = config::load(&ConfigSource::File(dir.path().join("netra.toml")), env).unwrap();
     let store = Store::open(&loaded.config.store.path, 16 << 20).unwrap();
@@ -129,7 +135,10 @@ async fn follows_profiles_and_deletions_become_exactly_the_scripted_findings() {
             .iter()
             .any(|e| e.actor == event.actor && e.change == AccountChange::HideFollowing);
         if watched && !hidden {
-            if !expected_follows.insert((registry_handle(event.actor), normal(&world.accounts[target].handle))) {
+            if !expected_follows.insert((
+                registry_handle(event.actor),
+                normal(&world.accounts[target].handle),
+            )) {
                 refollows += 1;
             }
         }
@@ -148,7 +157,11 @@ async fn follows_profiles_and_deletions_become_exactly_the_scripted_findings() {
         ));
     }
     let found_set: BTreeSet<(String, String)> = found_follows.iter().cloned().collect();
-    assert_eq!(found_set.len(), found_follows.len(), "no follow finding twice");
+    assert_eq!(
+        found_set.len(),
+        found_follows.len(),
+        "no follow finding twice"
+    );
     assert_eq!(
         found_set, expected_follows,
         "every scripted follow of a watched account, exactly once"
@@ -163,7 +176,9 @@ async fn follows_profiles_and_deletions_become_exactly_the_scripted_findings() {
             partisan: Some(_), ..
         } = &event.change
         {
-            *expected_profiles.entry(registry_handle(event.actor)).or_default() += 1;
+            *expected_profiles
+                .entry(registry_handle(event.actor))
+                .or_default() += 1;
         }
     }
     let mut found_profiles: BTreeMap<String, usize> = BTreeMap::new();
@@ -177,7 +192,10 @@ async fn follows_profiles_and_deletions_become_exactly_the_scripted_findings() {
             *found_profiles.entry(normal(&account.handle)).or_default() += 1;
         }
     }
-    assert_eq!(found_profiles, expected_profiles, "one finding per partisan profile edit");
+    assert_eq!(
+        found_profiles, expected_profiles,
+        "one finding per partisan profile edit"
+    );
     assert!(expected_profiles.len() > 3, "{expected_profiles:?}");
 
     // Deletions: flagged posts the script deleted are reported gone; the others are not; the
@@ -227,7 +245,10 @@ async fn follows_profiles_and_deletions_become_exactly_the_scripted_findings() {
         }
     }
     assert!(gone > 0, "some flagged posts were deleted and noticed");
-    assert!(still_there > 0, "the others were re-checked and are still there");
+    assert!(
+        still_there > 0,
+        "the others were re-checked and are still there"
+    );
     let audited = store
         .audit_entries(0, 100_000)
         .unwrap()

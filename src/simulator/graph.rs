@@ -148,7 +148,8 @@ impl AccountScript {
     /// Accounts `actor` follows now, in index order.
     pub fn following(&self, actor: usize) -> Vec<usize> {
         let mut set = BTreeSet::new();
-        let mut events: Vec<&AccountEvent> = self.effective().filter(|e| e.actor == actor).collect();
+        let mut events: Vec<&AccountEvent> =
+            self.effective().filter(|e| e.actor == actor).collect();
         events.sort_by_key(|e| e.phase);
         for event in events {
             match event.change {

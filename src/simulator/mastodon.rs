@@ -612,7 +612,10 @@ pub async fn following(
                 domain: &domain,
             };
             let body: Vec<Value> = page.iter().map(|&(_, t)| view.account(t)).collect();
-            let url = format!("{}/api/v1/accounts/{id}/following", state.mastodon_base(&domain));
+            let url = format!(
+                "{}/api/v1/accounts/{id}/following",
+                state.mastodon_base(&domain)
+            );
             let link = link_header(
                 &url,
                 &q.kept(&["limit"]),

@@ -377,7 +377,11 @@ impl X {
             let list: UserList = fetched.json()?;
             let users = match list.data {
                 Some(users) => users,
-                None if list.errors.iter().any(|p| p.kind.ends_with("not-authorized-for-resource")) => {
+                None if list
+                    .errors
+                    .iter()
+                    .any(|p| p.kind.ends_with("not-authorized-for-resource")) =>
+                {
                     snapshot.evidence.push(fetched);
                     return Ok(snapshot);
                 }

@@ -337,7 +337,7 @@ impl Store {
                             active: true,
                             registered_at: now,
                             previous_handles: Vec::new(),
-                    following_hidden: false,
+                            following_hidden: false,
                         };
                         accounts.insert(&keys::account(id), codec::encode(&account))?;
                         by_handle.insert(handle_key.as_slice(), &keys::account(id))?;

@@ -27,7 +27,9 @@ impl Store {
         self.trees
             .snapshots
             .insert(keys::account(id), codec::encode(state))
-            .map_err(StoreError::sled(format!("saving the snapshot of account {id}")))?;
+            .map_err(StoreError::sled(format!(
+                "saving the snapshot of account {id}"
+            )))?;
         self.flush()
     }
 
@@ -54,7 +56,9 @@ impl Store {
                 accounts.insert(&key, codec::encode(&account))?;
                 Ok(true)
             })
-            .map_err(tx_error("saving whether an account hides its following list"))?;
+            .map_err(tx_error(
+                "saving whether an account hides its following list",
+            ))?;
         if changed {
             self.registry_changed();
             self.flush()?;
