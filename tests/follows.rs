@@ -134,13 +134,12 @@ async fn follows_profiles_and_deletions_become_exactly_the_scripted_findings() {
             .events
             .iter()
             .any(|e| e.actor == event.actor && e.change == AccountChange::HideFollowing);
-        if watched && !hidden {
-            if !expected_follows.insert((
-                registry_handle(event.actor),
-                normal(&world.accounts[target].handle),
-            )) {
-                refollows += 1;
-            }
+        let key = (
+            registry_handle(event.actor),
+            normal(&world.accounts[target].handle),
+        );
+        if watched && !hidden && !expected_follows.insert(key) {
+            refollows += 1;
         }
     }
     let mut found_follows: Vec<(String, String)> = Vec::new();
