@@ -59,6 +59,8 @@ pub fn build_pipeline_with(
         metrics,
         backfill: loaded.config.scan.backfill,
         reverse_window: loaded.config.scan.reverse_window,
+        snapshot_interval: loaded.config.scan.snapshot_interval,
+        recheck_interval: loaded.config.scan.recheck_interval,
     })
 }
 
@@ -295,6 +297,7 @@ pub fn import_activities(
                 records: &records,
                 evidence: &evidence,
                 scan: None,
+                snapshot: None,
             },
             now,
         )?;

@@ -193,6 +193,10 @@ pub struct RawScan {
     pub backfill_days: i64,
     /// How far back a watched account's posts are checked for likes, reposts and replies.
     pub reverse_window_days: i64,
+    /// How often an account's following list and profile are snapshotted (0: never).
+    pub snapshot_interval_secs: i64,
+    /// How often a flagged, undecided post is checked for deletion (0: never).
+    pub recheck_interval_secs: i64,
 }
 
 impl Default for RawScan {
@@ -207,6 +211,8 @@ impl Default for RawScan {
             shutdown_grace_secs: 20,
             backfill_days: 14,
             reverse_window_days: 14,
+            snapshot_interval_secs: 86_400,
+            recheck_interval_secs: 21_600,
         }
     }
 }
@@ -392,6 +398,10 @@ pub struct ScanConfig {
     pub shutdown_grace: Duration,
     pub backfill: Duration,
     pub reverse_window: Duration,
+    /// `None`: snapshots are off.
+    pub snapshot_interval: Option<Duration>,
+    /// `None`: deletion re-checks are off.
+    pub recheck_interval: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -1007,6 +1017,20 @@ impl RawConfig {
                 0,
                 3600,
             ),
+            snapshot_interval: Some(seconds(
+                "scan.snapshot_interval_secs",
+                self.scan.snapshot_interval_secs,
+                0,
+                30 * 86_400,
+            ))
+            .filter(|d| !d.is_zero()),
+            recheck_interval: Some(seconds(
+                "scan.recheck_interval_secs",
+                self.scan.recheck_interval_secs,
+                0,
+                30 * 86_400,
+            ))
+            .filter(|d| !d.is_zero()),
         };
         problems.append(&mut problems_days);
         let scan = ScanConfig {

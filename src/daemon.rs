@@ -19,7 +19,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::config::Config;
-use crate::model::{AccountId, Employee, Platform, ScanState};
+use crate::model::{Account, AccountId, Employee, Finding, Platform, ReviewState, ScanState};
 use crate::pipeline::Pipeline;
 use crate::scheduler::policy::PolicyConfig;
 use crate::scheduler::{ScanOutcome, Scheduler, SchedulerConfig};
@@ -102,6 +102,22 @@ pub struct Daemon {
     reverse_maps: Arc<Mutex<ReverseMapCache>>,
     max_concurrent: usize,
     shutdown_grace: Duration,
+    /// Flagged posts due for a deletion re-check.
+    rechecks: Arc<Mutex<RecheckPlan>>,
+}
+
+/// How stale the re-check plan may get before it is rebuilt from the review queue.
+const RECHECK_PLAN_MAX_AGE: Duration = Duration::from_secs(600);
+
+/// Flagged posts due for a deletion re-check, by account. Built from the undecided findings
+/// (at most every [`RECHECK_PLAN_MAX_AGE`], or the re-check interval when shorter) and taken
+/// by each account's scan, so re-checks use the account's turn in the scheduler and its host's
+/// budget. Only the plan is in memory: when a post was last seen is stored on the finding, so a
+/// restart does not re-check early.
+#[derive(Default)]
+struct RecheckPlan {
+    built_at: Option<Timestamp>,
+    due: HashMap<AccountId, Vec<Finding>>,
 }
 
 impl Daemon {
@@ -119,6 +135,7 @@ impl Daemon {
             reverse_maps: Arc::new(Mutex::new(HashMap::new())),
             max_concurrent: scan.max_concurrent_requests,
             shutdown_grace: scan.shutdown_grace,
+            rechecks: Arc::new(Mutex::new(RecheckPlan::default())),
         }
     }
 
@@ -194,6 +211,7 @@ impl Daemon {
         .await
         .map_err(|e| DaemonError::Task(e.to_string()))??;
         let mut state = stored_state.unwrap_or_else(|| ScanState::new(now));
+        let registered = account.clone();
         let result = match (account, watched) {
             (Some(account), _) => {
                 self.pipeline
@@ -208,6 +226,9 @@ impl Daemon {
             }
             (None, None) => return Err(DaemonError::UnknownAccount(id)),
         };
+        if let (Some(account), Ok(_)) = (&registered, &result) {
+            self.recheck_account(account, now).await?;
+        }
         let mut summary = Summary {
             accounts_scanned: 1,
             ..Summary::default()
@@ -241,6 +262,50 @@ impl Daemon {
             .await
             .map_err(|e| DaemonError::Task(e.to_string()))??;
         Ok(summary)
+    }
+
+    /// Re-checks the account's flagged posts that are due (see [`RecheckPlan`]). A platform
+    /// error only postpones them to the next plan; it is logged, not a scan failure.
+    async fn recheck_account(&self, account: &Account, now: Timestamp) -> Result<(), DaemonError> {
+        let Some(interval) = self.pipeline.recheck_interval else {
+            return Ok(());
+        };
+        let stale = {
+            let plan = self.rechecks.lock().unwrap_or_else(|p| p.into_inner());
+            plan.built_at
+                .is_none_or(|at| at + interval.min(RECHECK_PLAN_MAX_AGE) <= now)
+        };
+        if stale {
+            let store = self.pipeline.store.clone();
+            let due =
+                tokio::task::spawn_blocking(move || build_recheck_plan(&store, interval, now))
+                    .await
+                    .map_err(|e| DaemonError::Task(e.to_string()))??;
+            let mut plan = self.rechecks.lock().unwrap_or_else(|p| p.into_inner());
+            plan.built_at = Some(now);
+            plan.due = due;
+        }
+        let due = self
+            .rechecks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .due
+            .remove(&account.id)
+            .unwrap_or_default();
+        if due.is_empty() {
+            return Ok(());
+        }
+        match self.pipeline.recheck(account, due, now).await {
+            Ok(gone) if gone > 0 => {
+                tracing::info!(account = %account.id, gone, "Flagged posts were deleted.");
+            }
+            Ok(_) => {}
+            Err(crate::pipeline::PipelineError::Store(error)) => return Err(error.into()),
+            Err(error) => {
+                tracing::warn!(account = %account.id, error = %error, "Re-checking flagged posts failed.");
+            }
+        }
+        Ok(())
     }
 
     /// Registered accounts of one platform keyed as that platform names actors, with their
@@ -415,6 +480,29 @@ pub struct ReverseMaps {
     /// lowercase handle too, so accounts not resolved yet are still found.
     pub accounts: HashMap<String, AccountRef>,
     pub employees: HashMap<AccountId, Employee>,
+}
+
+/// Undecided findings whose post was last seen (or flagged) at least `interval` ago and is not
+/// known to be gone, by account.
+fn build_recheck_plan(
+    store: &crate::store::Store,
+    interval: Duration,
+    now: Timestamp,
+) -> Result<HashMap<AccountId, Vec<Finding>>, StoreError> {
+    let mut due: HashMap<AccountId, Vec<Finding>> = HashMap::new();
+    for state in [
+        ReviewState::New,
+        ReviewState::InReview,
+        ReviewState::NeedsInfo,
+    ] {
+        for finding in store.queue(state)? {
+            let checked = finding.last_seen_at.unwrap_or(finding.created_at);
+            if finding.gone_at.is_none() && checked + interval <= now {
+                due.entry(finding.account_id).or_default().push(finding);
+            }
+        }
+    }
+    Ok(due)
 }
 
 fn build_reverse_maps(

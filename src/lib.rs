@@ -34,6 +34,7 @@
 //! | [`report`] | reports to leadership per unit and period: JSON, CSV, printable HTML with SVG charts |
 //! | [`review`] | the review workflow as pure rules: claims (leases), decisions, reopening |
 //! | [`scheduler`] | when to read which account: the polling policy |
+//! | [`snapshots`] | account snapshots: following list and profile compared with the last one → follow, unfollow, profile activities |
 //! | [`simulator`] | `netra simulate`: fake Mastodon, Bluesky and RSS on loopback with a scripted population (demo, tests, benchmarks; never on the daemon's path) |
 //! | [`sources`] | platform connectors: responses in, [`model::Activity`] out |
 //! | [`store`] | the sled database: trees, keys, transactions, export/import |
@@ -59,6 +60,7 @@ pub mod report;
 pub mod review;
 pub mod scheduler;
 pub mod simulator;
+pub mod snapshots;
 pub mod sources;
 pub mod store;
 pub mod telemetry;

@@ -62,6 +62,16 @@ pub const SERIES: &[(&str, Kind, &str)] = &[
         "Size of the database on disk.",
     ),
     (
+        "netra_snapshot_errors_total",
+        Kind::Counter,
+        "Account snapshots (following list, profile) that failed, by platform.",
+    ),
+    (
+        "netra_evidence_gone_total",
+        Kind::Counter,
+        "Flagged posts found deleted by a re-check, by platform.",
+    ),
+    (
         "netra_accounts_scheduled",
         Kind::Gauge,
         "Accounts the scheduler is polling.",

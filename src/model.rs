@@ -244,6 +244,10 @@ pub struct Account {
     /// Earlier handles with the time the change was noticed, oldest first.
     #[serde(default)]
     pub previous_handles: Vec<HandleChange>,
+    /// The account hides whom it follows (Mastodon "hide network", a protected X account):
+    /// follows cannot be watched, which registrars should know. Set by account snapshots.
+    #[serde(default)]
+    pub following_hidden: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -322,6 +326,8 @@ impl FromStr for ActivityKind {
         ActivityKind::ALL
             .into_iter()
             .find(|k| k.as_str() == s.trim())
+            // `profile` is the eval format's name for a profile snapshot.
+            .or((s.trim() == "profile").then_some(ActivityKind::ProfileChange))
             .ok_or_else(|| UnknownVariant {
                 what: "activity kind",
                 given: s.to_string(),
@@ -384,6 +390,26 @@ pub struct Activity {
     pub observed_at: Timestamp,
     #[serde(default)]
     pub evidence: Option<EvidenceRef>,
+}
+
+impl Activity {
+    /// What findings about this activity are deduplicated on, with the platform and the rule.
+    /// For most kinds it is the activity id. A follow is an episode (`follow:…:<snapshot>`),
+    /// but what a reviewer judges is the relation: following a campaign account, unfollowing
+    /// and following it again is one finding, not two. So follows dedupe on
+    /// `follow:<account number>:<target id>`.
+    pub fn finding_subject(&self) -> std::borrow::Cow<'_, str> {
+        match (self.kind, &self.target) {
+            (ActivityKind::Follow, Some(target)) => {
+                let followed = target
+                    .author_platform_id
+                    .clone()
+                    .unwrap_or_else(|| target.author.trim_start_matches('@').to_lowercase());
+                std::borrow::Cow::Owned(format!("follow:{}:{followed}", self.account_id))
+            }
+            _ => std::borrow::Cow::Borrowed(&self.platform_activity_id),
+        }
+    }
 }
 
 /// How much attention a finding needs; ordered so `>=` means "at least as serious".
@@ -658,6 +684,13 @@ pub struct Finding {
     /// A reviewer's lease, while one holds it.
     #[serde(default)]
     pub claim: Option<crate::review::Claim>,
+    /// When a re-check last found the flagged post still online (see `scan.recheck_interval_secs`).
+    #[serde(default)]
+    pub last_seen_at: Option<Timestamp>,
+    /// When a re-check first found the flagged post gone (404/410, or missing from a lookup).
+    /// The stored evidence is untouched; this only tells the reviewer.
+    #[serde(default)]
+    pub gone_at: Option<Timestamp>,
 }
 
 /// Store-assigned number of a case.
@@ -730,6 +763,98 @@ impl ScanState {
             activity_per_day: 0.0,
         }
     }
+}
+
+/// An account another account follows, as a following list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowedAccount {
+    /// The platform's permanent id (Mastodon account id, DID, X user id): the key of a follow.
+    pub platform_id: String,
+    /// `@user@domain` (Mastodon), `@handle` (Bluesky, X), as watched accounts are registered.
+    pub handle: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// One `name: value` row of a profile (Mastodon profile fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileField {
+    pub name: String,
+    pub value: String,
+}
+
+/// What an account says about itself: judged with the word lists like a post.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Profile {
+    #[serde(default)]
+    pub display_name: String,
+    /// The bio as plain text (Mastodon's `note` HTML is reduced to text).
+    #[serde(default)]
+    pub note: String,
+    #[serde(default)]
+    pub fields: Vec<ProfileField>,
+    #[serde(default)]
+    pub avatar: Option<String>,
+    #[serde(default)]
+    pub banner: Option<String>,
+}
+
+impl Profile {
+    /// The words of the profile, one part a line: what detection reads. Avatar and banner are
+    /// addresses of images, not words, and are left out.
+    pub fn text(&self) -> String {
+        let mut lines = Vec::new();
+        for part in [&self.display_name, &self.note] {
+            if !part.trim().is_empty() {
+                lines.push(part.trim().to_string());
+            }
+        }
+        for field in &self.fields {
+            lines.push(format!("{}: {}", field.name.trim(), field.value.trim()));
+        }
+        lines.join("\n")
+    }
+}
+
+/// What Netra last saw of a registered account's following list and profile, and when to look
+/// again. Stored per account; the next snapshot is compared with it. It moves in the same
+/// transaction as the activities the comparison yields, like a scan cursor.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SnapshotState {
+    /// Snapshots stored so far. Part of the ids of the activities a snapshot yields, so ids
+    /// are the same in every run that saw the same snapshots (crash tests compare runs).
+    pub generation: u64,
+    /// When the last stored snapshot was taken; `None` before the first.
+    pub taken_at: Option<Timestamp>,
+    /// Followed accounts by platform id at the last snapshot that could read them.
+    #[serde(default)]
+    pub following: Option<std::collections::BTreeMap<String, FollowedAccount>>,
+    /// When the following list was last read (it may be older than `taken_at` when hidden).
+    #[serde(default)]
+    pub following_at: Option<Timestamp>,
+    /// The list was hidden at the last snapshot.
+    #[serde(default)]
+    pub following_hidden: bool,
+    #[serde(default)]
+    pub profile: Option<Profile>,
+    /// When the next snapshot is due; `None` means now.
+    #[serde(default)]
+    pub next_due_at: Option<Timestamp>,
+    /// Why the last attempt failed, if it did (the next is at most an hour later).
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+/// What a re-check of a flagged post found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    /// Still online.
+    Present,
+    /// Deleted (404/410, or missing from a lookup that answers for existing posts).
+    Gone,
 }
 
 #[cfg(test)]

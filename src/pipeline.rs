@@ -18,9 +18,10 @@ use jiff::Timestamp;
 
 use crate::metrics::Metrics;
 use crate::model::{
-    Account, AccountId, AccountState, Activity, Detection, Employee, EvidenceBlob, Platform,
-    ScanState, WatchedAccount,
+    Account, AccountId, AccountState, Activity, ActivityKind, Detection, Employee, EvidenceBlob,
+    Finding, Platform, ScanState, WatchedAccount,
 };
+use crate::snapshots::{self, Subject};
 use crate::sources::http::RateLimit;
 use crate::sources::{AccountRef, Fetched, SourceError, Sources};
 use crate::store::{ActivityRecord, Ingest, Store, StoreError};
@@ -97,6 +98,11 @@ pub struct Pipeline {
     pub backfill: std::time::Duration,
     /// How far back a watched account's posts are checked for interactions.
     pub reverse_window: std::time::Duration,
+    /// How often a registered account's following list and profile are snapshotted; `None`
+    /// turns snapshots off.
+    pub snapshot_interval: Option<std::time::Duration>,
+    /// How often a flagged, undecided post is checked for deletion; `None` turns it off.
+    pub recheck_interval: Option<std::time::Duration>,
 }
 
 impl Pipeline {
@@ -207,16 +213,207 @@ impl Pipeline {
             state.cursor = Some(cursor);
         }
         let employees = HashMap::from([(account.id, employee)]);
-        self.store_page(
-            account.id,
+        let mut report = self
+            .store_page(
+                account.id,
+                account.platform,
+                page.activities,
+                page.evidence,
+                &employees,
+                state,
+                now,
+            )
+            .await?;
+        let employee = &employees[&account.id];
+        let snapshot = self.snapshot_if_due(&account, employee, now).await?;
+        report.activities_seen += snapshot.activities_seen;
+        report.new_activities += snapshot.new_activities;
+        report.new_findings += snapshot.new_findings;
+        Ok(report)
+    }
+
+    /// Takes the account's snapshot (following list and profile) when it is due and stores
+    /// what changed since the last one (see [`crate::snapshots`]). A failed snapshot is
+    /// recorded on the snapshot state and tried again within the hour; it never fails the
+    /// scan, so a following list that always errors cannot put the account in a retry loop.
+    /// A hidden list is not a failure: it is recorded on the account.
+    pub async fn snapshot_if_due(
+        &self,
+        account: &Account,
+        employee: &Employee,
+        now: Timestamp,
+    ) -> Result<ScanReport, PipelineError> {
+        let Some(interval) = self.snapshot_interval else {
+            return Ok(ScanReport::default());
+        };
+        if !matches!(
             account.platform,
-            page.activities,
-            page.evidence,
-            &employees,
-            state,
+            Platform::Mastodon | Platform::Bluesky | Platform::X
+        ) {
+            return Ok(ScanReport::default());
+        }
+        let Some(platform_id) = account.platform_id.clone() else {
+            return Ok(ScanReport::default());
+        };
+        let id = account.id;
+        let previous = self
+            .blocking(move |store| store.snapshot_state(id))
+            .await?
+            .unwrap_or_default();
+        if previous.next_due_at.is_some_and(|due| due > now) {
+            return Ok(ScanReport::default());
+        }
+        let reference = AccountRef {
+            account_id: account.id,
+            handle: account.handle.clone(),
+            platform_id: Some(platform_id.clone()),
+        };
+        let platform = account.platform;
+        let taken = match self.sources.snapshot(platform, &reference).await {
+            Ok(taken) => taken,
+            Err(error) => {
+                let retry = match error {
+                    SourceError::Unsupported { .. } => interval,
+                    _ => interval.min(std::time::Duration::from_secs(3600)),
+                };
+                tracing::warn!(account = %id, error = %error, "Account snapshot failed.");
+                self.metrics.inc(
+                    "netra_snapshot_errors_total",
+                    &[("platform", platform.as_str())],
+                );
+                let mut state = previous;
+                state.last_error = Some(error.to_string());
+                state.next_due_at = Some(now + retry);
+                self.blocking(move |store| store.put_snapshot_state(id, &state))
+                    .await?;
+                return Ok(ScanReport::default());
+            }
+        };
+        self.count_fetches(platform, &taken.evidence, None);
+        let compared = snapshots::compare(
+            Subject {
+                account_id: account.id,
+                platform,
+                handle: &account.handle,
+                platform_id: &platform_id,
+            },
+            &previous,
+            &taken,
             now,
-        )
-        .await
+            interval,
+        );
+        if compared.next.following_hidden != account.following_hidden {
+            let hidden = compared.next.following_hidden;
+            self.blocking(move |store| store.set_following_hidden(id, hidden))
+                .await?;
+        }
+        let mut records = Vec::new();
+        for activity in compared.activities {
+            let detections = self.judge.judge(&activity, employee);
+            // A first snapshot is a baseline: an ordinary follow from before Netra looked is
+            // no news, a current follow of a campaign account is.
+            if compared.first_following
+                && activity.kind == ActivityKind::Follow
+                && detections.is_empty()
+            {
+                continue;
+            }
+            records.push(ActivityRecord {
+                employee_id: employee.employee_id.clone(),
+                activity,
+                detections,
+            });
+        }
+        let mut blobs = Vec::new();
+        if !records.is_empty() {
+            blobs.extend(taken.evidence.into_iter().map(|f| EvidenceBlob {
+                sha256: f.sha256,
+                url: f.url,
+                fetched_at: f.fetched_at,
+                status: f.status,
+                content_type: f.content_type,
+                body: f.body,
+            }));
+            blobs.extend(compared.diff);
+        }
+        let activities_seen = records.len();
+        let next = compared.next;
+        let outcome = self
+            .blocking(move |store| {
+                store.ingest(
+                    Ingest {
+                        records: &records,
+                        evidence: &blobs,
+                        scan: None,
+                        snapshot: Some((id, &next)),
+                    },
+                    now,
+                )
+            })
+            .await?;
+        self.metrics.add(
+            "netra_activities_total",
+            &[("platform", platform.as_str())],
+            outcome.new_activities as f64,
+        );
+        for rule in &outcome.new_finding_rules {
+            self.metrics.inc("netra_findings_total", &[("rule", rule)]);
+        }
+        Ok(ScanReport {
+            activities_seen,
+            new_activities: outcome.new_activities,
+            new_findings: outcome.new_findings.len(),
+            rate_limit: None,
+        })
+    }
+
+    /// Checks whether the flagged posts behind `findings` (all of `account`) are still online
+    /// and records the answer on each finding; returns how many were found gone. Stored
+    /// evidence is never touched. Findings of likes and reposts are skipped: the platforms
+    /// offer no lookup for them.
+    pub async fn recheck(
+        &self,
+        account: &Account,
+        findings: Vec<Finding>,
+        now: Timestamp,
+    ) -> Result<usize, PipelineError> {
+        let mut ids: Vec<String> = findings
+            .iter()
+            .map(|f| f.platform_activity_id.clone())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let reference = AccountRef {
+            account_id: account.id,
+            handle: account.handle.clone(),
+            platform_id: account.platform_id.clone(),
+        };
+        let answers: HashMap<String, crate::model::Presence> = self
+            .sources
+            .presence(account.platform, &reference, &ids)
+            .await?
+            .into_iter()
+            .collect();
+        let mut gone = 0;
+        for finding in findings {
+            let Some(&presence) = answers.get(&finding.platform_activity_id) else {
+                continue;
+            };
+            let recorded = self
+                .blocking(move |store| store.record_presence(finding.id, presence, now))
+                .await?;
+            if presence == crate::model::Presence::Gone && recorded.gone_at == Some(now) {
+                gone += 1;
+                self.metrics.inc(
+                    "netra_evidence_gone_total",
+                    &[("platform", account.platform.as_str())],
+                );
+            }
+        }
+        Ok(gone)
     }
 
     /// Scans a watched account's recent posts for interactions by registered accounts.
@@ -323,6 +520,7 @@ impl Pipeline {
                         records: &records,
                         evidence: &blobs,
                         scan: Some((scanned, &state)),
+                        snapshot: None,
                     },
                     now,
                 )

@@ -68,6 +68,7 @@ fn seed_finding(store: &Store, employee: &Employee, account: AccountId, n: u64) 
                 records: &[record],
                 evidence: &[],
                 scan: None,
+                snapshot: None,
             },
             common::at(n as i64 * 60 + 60),
         )

@@ -100,6 +100,7 @@ fn seed(
                 }],
                 evidence: &[blob],
                 scan: None,
+                snapshot: None,
             },
             at,
         )
@@ -359,6 +360,7 @@ fn retention_removes_what_must_go_keeps_what_must_stay_and_audits_every_purge() 
                 }],
                 evidence: &[],
                 scan: None,
+                snapshot: None,
             },
             t0,
         )
@@ -474,6 +476,7 @@ fn retention_removes_what_must_go_keeps_what_must_stay_and_audits_every_purge() 
                 }],
                 evidence: &[],
                 scan: None,
+                snapshot: None,
             },
             t0 + day(63),
         )

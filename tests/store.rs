@@ -287,6 +287,7 @@ fn a_scan_step_stores_activities_evidence_and_the_cursor_together() {
                 records: &records,
                 evidence: std::slice::from_ref(&blob),
                 scan: Some((account.id, &state)),
+                snapshot: None,
             },
             at(6),
         )
@@ -315,6 +316,7 @@ fn a_scan_step_stores_activities_evidence_and_the_cursor_together() {
             records: &[bad],
             evidence: &[],
             scan: Some((account.id, &later)),
+            snapshot: None,
         },
         at(7),
     );

@@ -66,6 +66,7 @@ async fn site() -> (Site, Store) {
                 records: &[record],
                 evidence: &[],
                 scan: None,
+                snapshot: None,
             },
             common::at(120),
         )

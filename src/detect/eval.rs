@@ -27,6 +27,10 @@ pub enum EvalError {
     },
 }
 
+/// One labelled line. `kind` is an activity kind: `post`, `reply`, `repost`, `quote`, `like`
+/// (with `target_author` and `target_text`), `follow` (with `target_author`: the followed
+/// account, no text) or `profile` (alias `profile_change`, with `text`: the profile's display
+/// name, bio and fields, one a line), as account snapshots produce them.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Row {
     pub id: String,

@@ -21,7 +21,7 @@ use super::auth::Subject;
 use super::error::ApiError;
 use super::{session, AppState};
 use crate::access::{self, Action, Resource, Role};
-use crate::model::{Category, Finding, ReviewState, SpanField, UnitPath};
+use crate::model::{ActivityKind, Category, Finding, ReviewState, SpanField, UnitPath};
 use crate::review::{self, Command, Level, Verdict};
 use crate::store::{AuditDraft, FindingFilter};
 
@@ -552,12 +552,76 @@ fn render_finding(
                 esc(url)
             );
         }
-        if let Some(target) = &activity.target {
+        let diff = activity
+            .evidence
+            .as_ref()
+            .and_then(|e| state.store.evidence(&e.sha256).ok().flatten())
+            .and_then(|blob| crate::snapshots::DiffView::parse(&blob));
+        match (&activity.target, activity.kind) {
+            (Some(target), ActivityKind::Follow | ActivityKind::Unfollow) => {
+                let verb = if activity.kind == ActivityKind::Follow {
+                    "Mulai mengikuti"
+                } else {
+                    "Berhenti mengikuti"
+                };
+                let _ = write!(
+                    body,
+                    "<h3>{verb} akun</h3><p id=\"diikuti\"><strong>{}</strong> {}{}</p>",
+                    esc(&target.author),
+                    esc(&target.text),
+                    target
+                        .url
+                        .as_ref()
+                        .map(|u| format!(" · <a rel=\"noreferrer\" href=\"{0}\">{0}</a>", esc(u)))
+                        .unwrap_or_default(),
+                );
+                if let Some(diff) = &diff {
+                    let _ = write!(
+                        body,
+                        "<p id=\"jendela\" class=\"muted\">Waktu tidak pasti: terlihat pada potret akun, {}.</p>",
+                        esc(&diff.following_window)
+                    );
+                }
+            }
+            (Some(target), _) => {
+                let _ = write!(
+                    body,
+                    "<h3>Kiriman sasaran oleh {}</h3><blockquote id=\"sasaran\">{}</blockquote>",
+                    esc(&target.author),
+                    highlight(&target.text, &ranges(SpanField::TargetText)),
+                );
+            }
+            (None, _) => {}
+        }
+        if let Some(profile) = diff.as_ref().and_then(|d| d.profile.as_ref()) {
+            let show = |p: &Option<crate::model::Profile>| match p {
+                Some(p) => format!(
+                    "{}<br><span class=\"muted\">avatar {} · banner {}</span>",
+                    esc(&p.text()).replace('\n', "<br>"),
+                    esc(p.avatar.as_deref().unwrap_or("—")),
+                    esc(p.banner.as_deref().unwrap_or("—"))
+                ),
+                None => "<span class=\"muted\">(belum ada potret sebelumnya)</span>".to_string(),
+            };
             let _ = write!(
                 body,
-                "<h3>Kiriman sasaran oleh {}</h3><blockquote id=\"sasaran\">{}</blockquote>",
-                esc(&target.author),
-                highlight(&target.text, &ranges(SpanField::TargetText)),
+                "<h3>Profil sebelum dan sesudah</h3><p class=\"muted\">Berubah {}.</p>\
+                 <table id=\"profil\"><tr><th>Sebelum</th><th>Sesudah</th></tr><tr><td>{}</td><td>{}</td></tr></table>",
+                esc(&profile.window),
+                show(&profile.before),
+                show(&profile.after),
+            );
+        }
+        if let Some(gone_at) = finding.gone_at {
+            let since = finding.last_seen_at.unwrap_or(finding.created_at);
+            let middle = since.as_second() + (gone_at.as_second() - since.as_second()) / 2;
+            let hours = ((middle - finding.created_at.as_second()).max(0) + 1800) / 3600;
+            let _ = write!(
+                body,
+                "<p id=\"dihapus\" class=\"high\"><strong>Dihapus ± {hours} jam setelah ditandai</strong> \
+                 (terakhir terlihat {}, diketahui hilang {}). Bukti yang tersimpan tetap utuh.</p>",
+                esc(&crate::snapshots::format_time(since)),
+                esc(&crate::snapshots::format_time(gone_at)),
             );
         }
         if let Some(evidence) = &activity.evidence {
@@ -752,12 +816,15 @@ fn render_accounts(
                 esc(account.platform.as_str()),
                 esc(&account.handle)
             );
-            let status = match &account.state {
+            let mut status = match &account.state {
                 crate::model::AccountState::Failing { last_error } => {
                     format!("gagal: {last_error}")
                 }
                 other => format!("{other:?}").to_lowercase(),
             };
+            if account.following_hidden {
+                status.push_str(" · daftar ikuti tersembunyi");
+            }
             let _ = write!(states, "{}<br>", esc(&status));
         }
         let action = if can_write && employee.active {

@@ -52,7 +52,7 @@ impl View<'_> {
         let a = &self.world.accounts[account];
         let mut v = self.basic(account);
         if let Some(map) = v.as_object_mut() {
-            map.insert("description".into(), json!(a.note));
+            map.insert("description".into(), json!(self.world.note_of(account)));
             map.insert(
                 "indexedAt".into(),
                 json!(ids::iso_millis(a.created_ms + 1_000)),
@@ -352,6 +352,42 @@ pub async fn appview(
             })
             .await
         }
+        "app.bsky.graph.getFollows" => {
+            let Some(name) = q.get("actor") else {
+                return invalid("Error: Params must have the property \"actor\"");
+            };
+            let limit = match xrpc_limit(&q, 50, 100) {
+                Ok(l) => l,
+                Err(message) => return invalid(&message),
+            };
+            let found = actor(&state.world(), name);
+            let Some(account) = found else {
+                return invalid("Profile not found");
+            };
+            g.run(&[account], || {
+                let world = state.world();
+                let view = View {
+                    base: &state.base_url,
+                    world: &world,
+                };
+                // The cursor is the position after the last one served, as an opaque string.
+                let start: usize = q.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
+                let all = world.script.following(account);
+                let page: Vec<Value> = all
+                    .iter()
+                    .skip(start)
+                    .take(limit)
+                    .map(|&t| view.profile(t))
+                    .collect();
+                let end = start + page.len();
+                let mut body = json!({ "subject": view.profile(account), "follows": page });
+                if end < all.len() {
+                    body["cursor"] = json!(end.to_string());
+                }
+                ok(&body)
+            })
+            .await
+        }
         "app.bsky.actor.getProfiles" => {
             let names = q.all("actors");
             if names.len() > 25 {
@@ -408,6 +444,7 @@ pub async fn appview(
                 let posts: Vec<Value> = uris
                     .iter()
                     .filter_map(|u| post_by_uri(&world, u))
+                    .filter(|&i| !world.script.deleted(i))
                     .map(|i| view.post_view(i))
                     .collect();
                 ok(&json!({ "posts": posts }))

@@ -74,7 +74,7 @@ impl View<'_> {
             "indexable": true,
             "group": false,
             "created_at": ids::iso_millis(a.created_ms - a.created_ms.rem_euclid(86_400_000)),
-            "note": format!("<p>{}</p>", web::escape_html(&a.note)),
+            "note": format!("<p>{}</p>", web::escape_html(self.world.note_of(account))),
             "url": format!("{home}/@{}", a.username),
             "uri": format!("{home}/users/{}", a.username),
             "avatar": avatar,
@@ -85,7 +85,7 @@ impl View<'_> {
             "following_count": (account * 13 % 150) as u64,
             "statuses_count": statuses.len(),
             "last_status_at": last,
-            "hide_collections": false,
+            "hide_collections": self.world.script.following_hidden(account),
             "noindex": false,
             "emojis": [],
             "roles": [],
@@ -556,6 +556,9 @@ pub async fn status(
         None
     };
     let Some(i) = found else { return not_found() };
+    if state.world().script.deleted(i) {
+        return not_found();
+    }
     let author = state.world().activities[i].actor;
     guard(&state, &uri, &headers)
         .run(&[author], || {
@@ -566,6 +569,61 @@ pub async fn status(
                 domain: &domain,
             };
             ok_json(&view.status(i), None)
+        })
+        .await
+}
+
+/// `GET /api/v1/accounts/:id/following`: the accounts it follows now, paged by `max_id` over
+/// the (internal) follow key with a `Link` header, 40 by default and at most 80. An account
+/// that hides its social graph answers an empty list, as Mastodon does for other viewers.
+pub async fn following(
+    State(state): State<Arc<SimState>>,
+    Path((domain, id)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let found = if known_domain(&domain) {
+        account_by_id(&state.world(), &id)
+    } else {
+        None
+    };
+    let Some(account) = found else {
+        return not_found();
+    };
+    guard(&state, &uri, &headers)
+        .run(&[account], || {
+            let world = state.world();
+            let q = Query::parse(uri.query());
+            let limit = limit_param(&q, 40, 80);
+            let items: Vec<(u64, usize)> = if world.script.following_hidden(account) {
+                Vec::new()
+            } else {
+                world
+                    .script
+                    .following(account)
+                    .into_iter()
+                    .map(|target| (target as u64 + 1, target))
+                    .collect()
+            };
+            let page = paginate(&items, &q, limit);
+            let view = View {
+                base: &state.base_url,
+                world: &world,
+                domain: &domain,
+            };
+            let body: Vec<Value> = page.iter().map(|&(_, t)| view.account(t)).collect();
+            let url = format!(
+                "{}/api/v1/accounts/{id}/following",
+                state.mastodon_base(&domain)
+            );
+            let link = link_header(
+                &url,
+                &q.kept(&["limit"]),
+                (page.first().map(|p| p.0), page.last().map(|p| p.0)),
+                page.len() == limit && limit > 0,
+                "since_id",
+            );
+            ok_json(&Value::Array(body), link)
         })
         .await
 }

@@ -7,8 +7,8 @@
 //!
 //! | base URL | serves |
 //! |---|---|
-//! | `http://ADDR/mastodon/<domain>` | Mastodon instance `<domain>` (`mastodon.example`, `sosial.go.example`, `fedi.example`): `/api/v1/accounts/lookup`, `/api/v1/accounts/:id`, `/api/v1/accounts/:id/statuses`, `/api/v1/statuses/:id`, `…/favourited_by`, `…/reblogged_by`, `…/context`, `…/history`, and `/@<user>.rss` |
-//! | `http://ADDR/bluesky/appview` | AppView XRPC: `com.atproto.identity.resolveHandle`, `app.bsky.actor.getProfile`, `getProfiles`, `app.bsky.feed.getAuthorFeed`, `getPosts`, `getLikes`, `getRepostedBy`, `getPostThread` |
+//! | `http://ADDR/mastodon/<domain>` | Mastodon instance `<domain>` (`mastodon.example`, `sosial.go.example`, `fedi.example`): `/api/v1/accounts/lookup`, `/api/v1/accounts/:id`, `/api/v1/accounts/:id/statuses`, `/api/v1/accounts/:id/following`, `/api/v1/statuses/:id`, `…/favourited_by`, `…/reblogged_by`, `…/context`, `…/history`, and `/@<user>.rss` |
+//! | `http://ADDR/bluesky/appview` | AppView XRPC: `com.atproto.identity.resolveHandle`, `app.bsky.actor.getProfile`, `getProfiles`, `app.bsky.graph.getFollows`, `app.bsky.feed.getAuthorFeed`, `getPosts`, `getLikes`, `getRepostedBy`, `getPostThread` |
 //! | `http://ADDR/bluesky/pds` | PDS XRPC: `com.atproto.repo.listRecords` (`app.bsky.feed.post`, `.repost`, `.like`) |
 //! | `http://ADDR/bluesky/plc/<did>` | DID documents; `#atproto_pds` points at `http://ADDR/bluesky/pds` |
 //! | `http://ADDR/rss/<slug>.xml` | RSS 2.0 feeds of the RSS-only employees |
@@ -44,6 +44,7 @@
 
 pub mod bluesky;
 pub mod faults;
+pub mod graph;
 pub mod ids;
 pub mod mastodon;
 pub mod population;
@@ -177,6 +178,14 @@ impl SimState {
         self.world().clone()
     }
 
+    /// Moves the account script ([`graph`]) to its next phase: new follows, unfollows, profile
+    /// edits and deletions become visible. Returns the new phase.
+    pub fn advance_account_phase(&self) -> u32 {
+        let mut world = self.world.write().unwrap_or_else(|e| e.into_inner());
+        world.script.phase += 1;
+        world.script.phase
+    }
+
     /// Applies one live step (also used by tests to advance time without waiting).
     pub fn live_step(&self) {
         let interval = self.config.live.unwrap_or(LIVE_INTERVAL);
@@ -280,6 +289,10 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route(
             "/mastodon/{domain}/api/v1/accounts/{id}/statuses",
             get(mastodon::account_statuses),
+        )
+        .route(
+            "/mastodon/{domain}/api/v1/accounts/{id}/following",
+            get(mastodon::following),
         )
         .route(
             "/mastodon/{domain}/api/v1/statuses/{id}",

@@ -209,6 +209,8 @@ pub struct Population {
     pub index: Indexes,
     /// Live steps applied so far.
     pub live_steps: u64,
+    /// Follows, profile edits, hidden lists and deletions, by phase ([`super::graph`]).
+    pub script: super::graph::AccountScript,
     counter: u64,
     next_favourite: u64,
     used_ms: HashSet<i64>,
@@ -243,6 +245,7 @@ impl Population {
             activities: Vec::new(),
             index: Indexes::default(),
             live_steps: 0,
+            script: super::graph::AccountScript::default(),
             counter: 0,
             next_favourite: 48_110_000,
             used_ms: HashSet::new(),
@@ -274,7 +277,15 @@ impl Population {
         for act in drafts {
             pop.push(act);
         }
+        pop.script = super::graph::AccountScript::generate(&pop);
         pop
+    }
+
+    /// The bio of `account` now: the script's latest edit, or the generated one.
+    pub fn note_of(&self, account: usize) -> &str {
+        self.script
+            .note(account)
+            .unwrap_or(&self.accounts[account].note)
     }
 
     /// The employees' partisan leanings, drawn once per population (about a third lean).

@@ -18,8 +18,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::http::{Expect, FetchError, Fetched, HttpClient};
-use super::{activity_id, AccountRef, Capabilities, Resolved, ScanPage, SourceError};
-use crate::model::{AccountState, Activity, ActivityKind, EvidenceRef, Platform, Target};
+use super::{
+    activity_id, AccountRef, AccountSnapshot, Capabilities, Resolved, ScanPage, SourceError,
+};
+use crate::model::{
+    AccountState, Activity, ActivityKind, EvidenceRef, FollowedAccount, Platform, Presence,
+    Profile as AccountProfile, Target,
+};
 
 /// Feed items per page (the API allows 100).
 const FEED_LIMIT: usize = 50;
@@ -29,6 +34,8 @@ const MAX_PAGES: usize = 10;
 const MAX_BACKFILL_PAGES: usize = 50;
 /// `getPosts` takes at most 25 URIs.
 const GET_POSTS_BATCH: usize = 25;
+/// Pages of `getFollows` read per snapshot (100 × 50 = 5,000 followed accounts).
+const MAX_FOLLOWS_PAGES: usize = 50;
 
 pub const CAPABILITIES: Capabilities = Capabilities {
     platform: Platform::Bluesky,
@@ -75,6 +82,30 @@ impl BlueskyCursor {
 struct Profile {
     did: String,
     handle: String,
+}
+
+/// `app.bsky.actor.defs#profileViewDetailed` (getProfile) and `#profileView` (getFollows).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProfileView {
+    did: String,
+    handle: String,
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    avatar: Option<String>,
+    #[serde(default)]
+    banner: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Follows {
+    #[serde(default)]
+    cursor: Option<String>,
+    #[serde(default)]
+    follows: Vec<ProfileView>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -743,6 +774,83 @@ impl Bluesky {
         }
         page.evidence.push(fetched);
         Ok(())
+    }
+}
+
+impl Bluesky {
+    /// The profile (`app.bsky.actor.getProfile`) and following list (`app.bsky.graph.getFollows`,
+    /// cursor paging) of a registered account. Follows are public records on Bluesky: there is
+    /// no hidden list.
+    pub async fn snapshot(&self, account: &AccountRef) -> Result<AccountSnapshot, SourceError> {
+        let did = account.resolved_id(Platform::Bluesky)?;
+        let fetched = self
+            .get(&self.xrpc("app.bsky.actor.getProfile", &[("actor", did)]))
+            .await?;
+        let me: ProfileView = fetched.json()?;
+        let mut snapshot = AccountSnapshot {
+            following: None,
+            profile: Some(AccountProfile {
+                display_name: me.display_name.clone().unwrap_or_default(),
+                note: me.description.clone().unwrap_or_default(),
+                fields: Vec::new(),
+                avatar: me.avatar.clone(),
+                banner: me.banner.clone(),
+            }),
+            evidence: vec![fetched],
+        };
+        let mut following = Vec::new();
+        let mut api_cursor: Option<String> = None;
+        for _ in 0..MAX_FOLLOWS_PAGES {
+            let mut query = vec![("actor", did), ("limit", "100")];
+            if let Some(c) = &api_cursor {
+                query.push(("cursor", c.as_str()));
+            }
+            let fetched = self
+                .get(&self.xrpc("app.bsky.graph.getFollows", &query))
+                .await?;
+            let page: Follows = fetched.json()?;
+            for followed in &page.follows {
+                following.push(FollowedAccount {
+                    platform_id: followed.did.clone(),
+                    handle: format!("@{}", followed.handle),
+                    display_name: followed.display_name.clone().unwrap_or_default(),
+                    url: Some(format!("https://bsky.app/profile/{}", followed.handle)),
+                });
+            }
+            snapshot.evidence.push(fetched);
+            match page.cursor {
+                Some(next) if !page.follows.is_empty() => api_cursor = Some(next),
+                _ => break,
+            }
+        }
+        snapshot.following = Some(following);
+        Ok(snapshot)
+    }
+
+    /// Whether posts are still online: `app.bsky.feed.getPosts` leaves out posts that are gone.
+    /// Only post URIs can be asked for; reposts and likes are left out.
+    pub async fn presence(
+        &self,
+        activity_ids: &[String],
+    ) -> Result<Vec<(String, Presence)>, SourceError> {
+        let uris: Vec<String> = activity_ids
+            .iter()
+            .filter(|id| id.starts_with("at://") && id.contains("/app.bsky.feed.post/"))
+            .cloned()
+            .collect();
+        let mut page = ScanPage::default();
+        let found = self.get_posts(&uris, &mut page).await?;
+        Ok(uris
+            .into_iter()
+            .map(|uri| {
+                let presence = if found.contains_key(&uri) {
+                    Presence::Present
+                } else {
+                    Presence::Gone
+                };
+                (uri, presence)
+            })
+            .collect())
     }
 }
 

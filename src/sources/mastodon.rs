@@ -16,12 +16,15 @@ use std::collections::{BTreeMap, HashMap};
 use jiff::Timestamp;
 use serde::Deserialize;
 
-use super::http::{Expect, Fetched, HttpClient};
+use super::http::{Expect, FetchError, Fetched, HttpClient};
 use super::{
-    activity_id, html, id_order, percent_encode, AccountRef, Capabilities, Resolved, ScanPage,
-    SourceError,
+    activity_id, html, id_order, percent_encode, AccountRef, AccountSnapshot, Capabilities,
+    Resolved, ScanPage, SourceError,
 };
-use crate::model::{AccountState, Activity, ActivityKind, EvidenceRef, Platform, Target};
+use crate::model::{
+    AccountState, Activity, ActivityKind, EvidenceRef, FollowedAccount, Platform, Presence,
+    Profile, ProfileField, Target,
+};
 
 /// Mastodon's maximum page size for statuses.
 const PAGE_LIMIT: usize = 40;
@@ -31,6 +34,10 @@ const MAX_PAGES: usize = 10;
 const MAX_BACKFILL_PAGES: usize = 50;
 /// Pages of `favourited_by` / `reblogged_by` read per watched post.
 const MAX_INTERACTION_PAGES: usize = 5;
+/// Accounts per page of a following list (Mastodon's maximum).
+const FOLLOWING_LIMIT: usize = 80;
+/// Pages of a following list read per snapshot (80 × 50 = 4,000 followed accounts).
+const MAX_FOLLOWING_PAGES: usize = 50;
 
 pub const CAPABILITIES: Capabilities = Capabilities {
     platform: Platform::Mastodon,
@@ -58,6 +65,57 @@ struct MastodonAccount {
     acct: String,
     #[serde(default)]
     suspended: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Field {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    value: String,
+}
+
+/// The Account entity with what a profile snapshot needs (`GET /api/v1/accounts/:id`, and
+/// each entry of `/following`).
+#[derive(Debug, Clone, Deserialize)]
+struct AccountProfile {
+    id: String,
+    acct: String,
+    #[serde(default)]
+    display_name: String,
+    /// HTML.
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    fields: Vec<Field>,
+    #[serde(default)]
+    avatar: Option<String>,
+    #[serde(default)]
+    header: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    /// "Hide your social graph": `/following` then answers an empty list to everyone else.
+    #[serde(default)]
+    hide_collections: Option<bool>,
+}
+
+impl AccountProfile {
+    fn profile(&self) -> Profile {
+        Profile {
+            display_name: self.display_name.clone(),
+            note: html::to_text(&self.note),
+            fields: self
+                .fields
+                .iter()
+                .map(|f| ProfileField {
+                    name: html::to_text(&f.name),
+                    value: html::to_text(&f.value),
+                })
+                .collect(),
+            avatar: self.avatar.clone(),
+            banner: self.header.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -531,6 +589,91 @@ impl Mastodon {
     }
 }
 
+impl Mastodon {
+    /// The profile (`GET /api/v1/accounts/:id`) and following list (`/following`, `Link`
+    /// paging) of a registered account. An account that hides its network, or a list the
+    /// server refuses (401/403), is `following: None`.
+    pub async fn snapshot(&self, account: &AccountRef) -> Result<AccountSnapshot, SourceError> {
+        let (_, domain) = Mastodon::split_handle(&account.handle)?;
+        let id = percent_encode(account.resolved_id(Platform::Mastodon)?);
+        let base = self.base_url(&domain);
+        let fetched = self.get(&format!("{base}/api/v1/accounts/{id}")).await?;
+        let me: AccountProfile = fetched.json()?;
+        let mut snapshot = AccountSnapshot {
+            following: None,
+            profile: Some(me.profile()),
+            evidence: vec![fetched],
+        };
+        if me.hide_collections == Some(true) {
+            return Ok(snapshot);
+        }
+        let endpoint = format!("{base}/api/v1/accounts/{id}/following");
+        let mut url = format!("{endpoint}?limit={FOLLOWING_LIMIT}");
+        let mut following = Vec::new();
+        for _ in 0..MAX_FOLLOWING_PAGES {
+            let fetched = match self.get(&url).await {
+                Ok(fetched) => fetched,
+                Err(SourceError::Fetch(FetchError::Forbidden { .. })) => return Ok(snapshot),
+                Err(error) => return Err(error),
+            };
+            let page: Vec<AccountProfile> = fetched.json()?;
+            for followed in &page {
+                following.push(FollowedAccount {
+                    platform_id: followed.id.clone(),
+                    handle: format!("@{}", canonical_acct(&followed.acct, &domain)),
+                    display_name: followed.display_name.clone(),
+                    url: followed.url.clone(),
+                });
+            }
+            let next = link_query(&fetched, "next");
+            snapshot.evidence.push(fetched);
+            match next {
+                Some(query) if !page.is_empty() => url = format!("{endpoint}?{query}"),
+                _ => break,
+            }
+        }
+        snapshot.following = Some(following);
+        Ok(snapshot)
+    }
+
+    /// Whether the account's statuses are still online: `GET /api/v1/statuses/:id` on its home
+    /// instance, where 404/410 means deleted. Only posts, replies and quotes have an id to ask
+    /// for (the last segment of the status URI); likes and boosts are left out.
+    pub async fn presence(
+        &self,
+        account: &AccountRef,
+        activity_ids: &[String],
+    ) -> Result<Vec<(String, Presence)>, SourceError> {
+        let (_, domain) = Mastodon::split_handle(&account.handle)?;
+        let base = self.base_url(&domain);
+        let mut out = Vec::new();
+        for activity_id in activity_ids {
+            let Some(status_id) = status_id_of(activity_id) else {
+                continue;
+            };
+            let url = format!("{base}/api/v1/statuses/{}", percent_encode(status_id));
+            let presence = match self.get(&url).await {
+                Ok(_) => Presence::Present,
+                Err(SourceError::Fetch(error)) if error.is_gone() => Presence::Gone,
+                Err(error) => return Err(error),
+            };
+            out.push((activity_id.clone(), presence));
+        }
+        Ok(out)
+    }
+}
+
+/// The status id in an activity id that is a status URI (`…/statuses/123`, maybe with
+/// `#edited=…`); `None` for likes and boosts.
+fn status_id_of(activity_id: &str) -> Option<&str> {
+    if activity_id.starts_with("like:") || activity_id.starts_with("repost:") {
+        return None;
+    }
+    let uri = activity_id.split('#').next()?;
+    let id = uri.rsplit('/').next()?;
+    (!id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric())).then_some(id)
+}
+
 fn evidence(fetched: &Fetched) -> EvidenceRef {
     EvidenceRef {
         sha256: fetched.sha256.clone(),
@@ -577,6 +720,16 @@ mod tests {
         assert!(Mastodon::split_handle("budi").is_err());
         assert!(Mastodon::split_handle("@budi@localhost").is_err());
         assert!(Mastodon::split_handle("@bu di@m.example").is_err());
+    }
+
+    #[test]
+    fn status_ids_come_from_status_uris_only() {
+        assert_eq!(
+            status_id_of("https://m.example/users/budi/statuses/1234#edited=2024"),
+            Some("1234")
+        );
+        assert_eq!(status_id_of("like:budi@m.example:https://x/1"), None);
+        assert_eq!(status_id_of("repost:budi@m.example:https://x/1"), None);
     }
 
     #[test]

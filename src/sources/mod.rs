@@ -23,7 +23,9 @@ pub mod x;
 use std::collections::HashMap;
 
 use crate::config::Config;
-use crate::model::{AccountId, AccountState, Activity, ActivityKind, Platform};
+use crate::model::{
+    AccountId, AccountState, Activity, ActivityKind, FollowedAccount, Platform, Presence, Profile,
+};
 pub use http::{FetchError, Fetched, HttpClient};
 
 /// What a platform lets Netra see; shown to registrars so nobody expects likes from X.
@@ -79,6 +81,16 @@ pub struct ScanPage {
     pub evidence: Vec<Fetched>,
     /// Where the next scan continues; `None` keeps the old cursor.
     pub cursor: Option<String>,
+}
+
+/// An account's following list and profile as read now (see [`crate::snapshots`]).
+#[derive(Debug, Clone, Default)]
+pub struct AccountSnapshot {
+    /// `None` when the account hides whom it follows (or the platform shows no list).
+    pub following: Option<Vec<FollowedAccount>>,
+    pub profile: Option<Profile>,
+    /// Every response read, kept as evidence when the snapshot changed something.
+    pub evidence: Vec<Fetched>,
 }
 
 /// Errors of a connector: the fetch failed, or the platform answered something unusable.
@@ -222,6 +234,42 @@ impl Sources {
     }
 }
 
+impl Sources {
+    /// The account's following list and profile now. A hidden list is `following: None`,
+    /// not an error: it is an account state, and asking again will not change it.
+    pub async fn snapshot(
+        &self,
+        platform: Platform,
+        account: &AccountRef,
+    ) -> Result<AccountSnapshot, SourceError> {
+        match platform {
+            Platform::Mastodon => self.mastodon.snapshot(account).await,
+            Platform::Bluesky => self.bluesky.snapshot(account).await,
+            Platform::X => self.x()?.snapshot(account).await,
+            Platform::Rss | Platform::Facebook => Err(SourceError::Unsupported {
+                platform,
+                reason: "this platform shows no following list or profile",
+            }),
+        }
+    }
+
+    /// Whether the account's posts with these activity ids are still online. Ids the platform
+    /// cannot look up (likes, reposts) are left out of the answer.
+    pub async fn presence(
+        &self,
+        platform: Platform,
+        account: &AccountRef,
+        activity_ids: &[String],
+    ) -> Result<Vec<(String, Presence)>, SourceError> {
+        match platform {
+            Platform::Mastodon => self.mastodon.presence(account, activity_ids).await,
+            Platform::Bluesky => self.bluesky.presence(activity_ids).await,
+            Platform::X => self.x()?.presence(activity_ids).await,
+            Platform::Rss | Platform::Facebook => Ok(Vec::new()),
+        }
+    }
+}
+
 /// Global activity ids (see the module docs).
 pub mod activity_id {
     /// A post, reply or quote: the object's global URI, with the edit time when edited so an
@@ -241,6 +289,22 @@ pub mod activity_id {
     /// A like of `target_uri` by `actor`.
     pub fn like(actor: &str, target_uri: &str) -> String {
         format!("like:{}:{target_uri}", actor.to_lowercase())
+    }
+
+    /// `actor` (permanent id) found following `target` (permanent id) in its `generation`-th
+    /// stored snapshot. Following again after an unfollow is a new snapshot, so a new id.
+    pub fn follow(actor: &str, target: &str, generation: u64) -> String {
+        format!("follow:{actor}:{target}:{generation}")
+    }
+
+    /// `actor` found no longer following `target` in its `generation`-th snapshot.
+    pub fn unfollow(actor: &str, target: &str, generation: u64) -> String {
+        format!("unfollow:{actor}:{target}:{generation}")
+    }
+
+    /// `actor`'s profile as changed in its `generation`-th snapshot.
+    pub fn profile(actor: &str, generation: u64) -> String {
+        format!("profile:{actor}:{generation}")
     }
 }
 

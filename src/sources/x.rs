@@ -16,13 +16,21 @@ use serde::Deserialize;
 
 use super::http::{Expect, FetchError, Fetched, HttpClient};
 use super::{
-    activity_id, percent_encode, AccountRef, Capabilities, Resolved, ScanPage, SourceError,
+    activity_id, percent_encode, AccountRef, AccountSnapshot, Capabilities, Resolved, ScanPage,
+    SourceError,
 };
 use crate::config::Secret;
-use crate::model::{AccountState, Activity, ActivityKind, EvidenceRef, Platform, Target};
+use crate::model::{
+    AccountState, Activity, ActivityKind, EvidenceRef, FollowedAccount, Platform, Presence,
+    Profile, Target,
+};
 
 const MAX_RESULTS: usize = 100;
 const MAX_PAGES: usize = 10;
+/// Pages of `/following` per snapshot: X allows 15 requests per 15 minutes on it.
+const MAX_FOLLOWING_PAGES: usize = 5;
+/// `GET /2/tweets` takes at most 100 ids.
+const LOOKUP_BATCH: usize = 100;
 const TWEET_FIELDS: &str = "tweet.fields=created_at,author_id,referenced_tweets,in_reply_to_user_id,conversation_id,note_tweet&expansions=referenced_tweets.id,referenced_tweets.id.author_id&user.fields=username";
 
 pub const CAPABILITIES: Capabilities = Capabilities {
@@ -64,6 +72,57 @@ struct User {
     username: String,
     #[serde(default)]
     protected: bool,
+}
+
+/// A user with the fields a profile snapshot asks for.
+#[derive(Debug, Clone, Deserialize)]
+struct UserProfile {
+    id: String,
+    username: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    profile_image_url: Option<String>,
+    #[serde(default)]
+    protected: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct UserProfileEnvelope {
+    #[serde(default)]
+    data: Option<UserProfile>,
+    #[serde(default)]
+    errors: Vec<Problem>,
+}
+
+#[derive(Debug, Deserialize)]
+struct UserList {
+    #[serde(default)]
+    data: Option<Vec<UserProfile>>,
+    #[serde(default)]
+    meta: Meta,
+    #[serde(default)]
+    errors: Vec<Problem>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LookupProblem {
+    #[serde(default)]
+    resource_id: Option<String>,
+    #[serde(default)]
+    value: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct TweetLookup {
+    #[serde(default)]
+    data: Vec<Tweet>,
+    #[serde(default)]
+    errors: Vec<LookupProblem>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -271,6 +330,118 @@ impl X {
         }
         page.cursor = newest.filter(|n| Some(n.as_str()) != cursor);
         Ok(page)
+    }
+}
+
+impl X {
+    /// The profile (`GET /2/users/:id`) and following list (`GET /2/users/:id/following`,
+    /// `pagination_token` paging) of a registered account. A protected account's list is
+    /// `following: None`, as is a list X refuses to show.
+    pub async fn snapshot(&self, account: &AccountRef) -> Result<AccountSnapshot, SourceError> {
+        let user_id = percent_encode(account.resolved_id(Platform::X)?);
+        let url = format!(
+            "{}/2/users/{user_id}?user.fields=description,name,profile_image_url,protected",
+            self.base_url
+        );
+        let fetched = self.get(&url).await?;
+        let envelope: UserProfileEnvelope = fetched.json()?;
+        let me = envelope
+            .data
+            .ok_or_else(|| problems_error(&fetched, &envelope.errors))?;
+        let mut snapshot = AccountSnapshot {
+            following: None,
+            profile: Some(Profile {
+                display_name: me.name.clone(),
+                note: me.description.clone(),
+                fields: Vec::new(),
+                avatar: me.profile_image_url.clone(),
+                banner: None,
+            }),
+            evidence: vec![fetched],
+        };
+        if me.protected {
+            return Ok(snapshot);
+        }
+        let first = format!(
+            "{}/2/users/{user_id}/following?max_results=1000&user.fields=name,username",
+            self.base_url
+        );
+        let mut url = first.clone();
+        let mut following = Vec::new();
+        for _ in 0..MAX_FOLLOWING_PAGES {
+            let fetched = match self.get(&url).await {
+                Ok(fetched) => fetched,
+                Err(SourceError::Fetch(FetchError::Forbidden { .. })) => return Ok(snapshot),
+                Err(error) => return Err(error),
+            };
+            let list: UserList = fetched.json()?;
+            let users = match list.data {
+                Some(users) => users,
+                None if list
+                    .errors
+                    .iter()
+                    .any(|p| p.kind.ends_with("not-authorized-for-resource")) =>
+                {
+                    snapshot.evidence.push(fetched);
+                    return Ok(snapshot);
+                }
+                None if !list.errors.is_empty() => {
+                    return Err(problems_error(&fetched, &list.errors))
+                }
+                None => Vec::new(),
+            };
+            for user in &users {
+                following.push(FollowedAccount {
+                    platform_id: user.id.clone(),
+                    handle: format!("@{}", user.username),
+                    display_name: user.name.clone(),
+                    url: Some(format!("https://x.com/{}", user.username)),
+                });
+            }
+            snapshot.evidence.push(fetched);
+            match list.meta.next_token {
+                Some(token) if !users.is_empty() => {
+                    url = format!("{first}&pagination_token={}", percent_encode(&token))
+                }
+                _ => break,
+            }
+        }
+        snapshot.following = Some(following);
+        Ok(snapshot)
+    }
+
+    /// Whether tweets are still online: `GET /2/tweets?ids=…` answers deleted ones in
+    /// `errors` as `resource-not-found`. Retweets (no own id here) are left out.
+    pub async fn presence(
+        &self,
+        activity_ids: &[String],
+    ) -> Result<Vec<(String, Presence)>, SourceError> {
+        let ids: Vec<&String> = activity_ids
+            .iter()
+            .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()))
+            .collect();
+        let mut out = Vec::new();
+        for batch in ids.chunks(LOOKUP_BATCH) {
+            let joined: Vec<&str> = batch.iter().map(|id| id.as_str()).collect();
+            let url = format!(
+                "{}/2/tweets?ids={}",
+                self.base_url,
+                percent_encode(&joined.join(","))
+            );
+            let fetched = self.get(&url).await?;
+            let lookup: TweetLookup = fetched.json()?;
+            for id in batch {
+                if lookup.data.iter().any(|t| &t.id == *id) {
+                    out.push(((*id).clone(), Presence::Present));
+                } else if lookup.errors.iter().any(|p| {
+                    p.kind.ends_with("resource-not-found")
+                        && (p.resource_id.as_ref() == Some(*id) || p.value.as_ref() == Some(*id))
+                }) {
+                    out.push(((*id).clone(), Presence::Gone));
+                }
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -13,7 +13,7 @@
 //! | `activities` | platform `u8` · platform activity id | [`Activity`](crate::model::Activity) |
 //! | `activity_by_time` | occurred time `u64` · activity key | empty |
 //! | `findings` | finding number `u64` | [`Finding`](crate::model::Finding) |
-//! | `finding_by_dedupe` | platform `u8` · len `u8` · activity id · rule id | finding number `u64` |
+//! | `finding_by_dedupe` | platform `u8` · len `u8` · finding subject (the activity id; for a follow `follow:<account>:<target id>`) · rule id | finding number `u64` |
 //! | `queue` | state `u8` · 255−severity `u8` · created time `u64` · finding number `u64` | empty |
 //! | `evidence` | SHA-256 (32 bytes) | header length `u32` · header JSON · raw body |
 //! | `scan_state` | account number `u64` (registered or watched) | [`ScanState`](crate::model::ScanState) |
@@ -30,6 +30,7 @@
 //! | `alert_dead` | as `outbox` | [`DeadLetter`] |
 //! | `alert_endpoints` | endpoint name | [`EndpointState`] |
 //! | `outbox_leases` | as `outbox` | lease expiry time `u64` (not dumped; cleared at open) |
+//! | `snapshots` | account number `u64` (registered) | [`SnapshotState`](crate::model::SnapshotState): last following list and profile, next due time |
 //!
 //! Records are [`codec`]-encoded: a version byte, then JSON. Index trees hold raw bytes.
 //!
@@ -56,6 +57,7 @@ mod outbox;
 mod records;
 mod retention;
 mod review;
+mod snapshots;
 
 use std::path::Path;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -188,6 +190,7 @@ struct Trees {
     alert_dead: sled::Tree,
     alert_endpoints: sled::Tree,
     outbox_leases: sled::Tree,
+    snapshots: sled::Tree,
 }
 
 /// How a tree's values appear in a dump: decoded records (readable, migratable) or raw bytes.
@@ -199,7 +202,7 @@ enum ValueFormat {
 
 /// Tree names in dump order; [`Trees::by_name`] must list the same.
 /// `outbox_leases` is left out on purpose: leases mean nothing outside the process that took them.
-const TREE_NAMES: [(&str, ValueFormat); 25] = [
+const TREE_NAMES: [(&str, ValueFormat); 26] = [
     ("meta", ValueFormat::Bytes),
     ("employees", ValueFormat::Record),
     ("accounts", ValueFormat::Record),
@@ -225,6 +228,7 @@ const TREE_NAMES: [(&str, ValueFormat); 25] = [
     ("outbox", ValueFormat::Record),
     ("alert_dead", ValueFormat::Record),
     ("alert_endpoints", ValueFormat::Record),
+    ("snapshots", ValueFormat::Record),
 ];
 
 impl Trees {
@@ -260,6 +264,7 @@ impl Trees {
             alert_dead: open("alert_dead")?,
             alert_endpoints: open("alert_endpoints")?,
             outbox_leases: open("outbox_leases")?,
+            snapshots: open("snapshots")?,
         })
     }
 
@@ -290,6 +295,7 @@ impl Trees {
             "outbox" => &self.outbox,
             "alert_dead" => &self.alert_dead,
             "alert_endpoints" => &self.alert_endpoints,
+            "snapshots" => &self.snapshots,
             _ => return None,
         })
     }

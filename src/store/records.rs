@@ -44,6 +44,8 @@ pub struct Ingest<'a> {
     pub records: &'a [ActivityRecord],
     pub evidence: &'a [EvidenceBlob],
     pub scan: Option<(AccountId, &'a ScanState)>,
+    /// An account snapshot's new state, stored with the activities its comparison yielded.
+    pub snapshot: Option<(AccountId, &'a crate::model::SnapshotState)>,
 }
 
 /// Whether an upsert added, changed or left a record.
@@ -211,6 +213,7 @@ impl Store {
                     active: true,
                     registered_at: now,
                     previous_handles: Vec::new(),
+                    following_hidden: false,
                 };
                 accounts.insert(&keys::account(id), codec::encode(&account))?;
                 by_handle.insert(handle_key.as_slice(), &keys::account(id))?;
@@ -334,6 +337,7 @@ impl Store {
                             active: true,
                             registered_at: now,
                             previous_handles: Vec::new(),
+                            following_hidden: false,
                         };
                         accounts.insert(&keys::account(id), codec::encode(&account))?;
                         by_handle.insert(handle_key.as_slice(), &keys::account(id))?;
@@ -491,8 +495,9 @@ impl Store {
     }
 
     /// Stores a scan step in one transaction, then flushes once (group commit). Idempotent: an
-    /// activity already stored is kept as first seen, a finding whose (platform, activity id,
-    /// rule id) exists is not created again, and evidence is stored once per hash. Only active
+    /// activity already stored is kept as first seen, a finding whose (platform, subject, rule
+    /// id) exists is not created again (the subject is the activity id, or for a follow the
+    /// relation: see [`Activity::finding_subject`]), and evidence is stored once per hash. Only active
     /// rules' findings enter the review queue; shadow findings are kept for measurement.
     pub fn ingest(&self, batch: Ingest<'_>, now: Timestamp) -> Result<RecordOutcome, StoreError> {
         // Keys and encodings are made before the transaction so a bad id fails the batch up
@@ -506,7 +511,7 @@ impl Store {
             for detection in &record.detections {
                 dedupe_keys.push(keys::finding_dedupe(
                     activity.platform,
-                    &activity.platform_activity_id,
+                    &activity.finding_subject(),
                     &detection.rule_id,
                 )?);
             }
@@ -520,6 +525,9 @@ impl Store {
         let scan = batch
             .scan
             .map(|(id, state)| (keys::account(id), codec::encode(state)));
+        let snapshot = batch
+            .snapshot
+            .map(|(id, state)| (keys::account(id), codec::encode(state)));
         // Units are read once per batch, outside the transaction: a finding keeps the unit its
         // employee had when it was made, and scoping reads it from there.
         let mut units: HashMap<&str, Option<UnitPath>> = HashMap::new();
@@ -529,9 +537,10 @@ impl Store {
                 units.insert(record.employee_id.as_str(), unit);
             }
         }
-        let audit_actor = match batch.scan {
-            Some((id, _)) => format!("system:scan:account:{id}"),
-            None => "system:import".to_string(),
+        let audit_actor = match (batch.scan, batch.snapshot) {
+            (Some((id, _)), _) => format!("system:scan:account:{id}"),
+            (None, Some((id, _))) => format!("system:snapshot:account:{id}"),
+            (None, None) => "system:import".to_string(),
         };
         let case_window = self.case_window;
 
@@ -550,6 +559,7 @@ impl Store {
             &trees.case_by_subject,
             &trees.audit,
             &trees.outbox,
+            &trees.snapshots,
         )
             .transaction(
                 |(
@@ -565,6 +575,7 @@ impl Store {
                     by_subject,
                     audit_tree,
                     outbox,
+                    snapshot_tree,
                 )| {
                     let mut outcome = RecordOutcome::default();
                     for (key, value) in &evidence {
@@ -597,6 +608,8 @@ impl Store {
                                 unit: units.get(record.employee_id.as_str()).cloned().flatten(),
                                 case_id: None,
                                 claim: None,
+                                last_seen_at: None,
+                                gone_at: None,
                             };
                             finding.case_id = Some(review::assign_case(
                                 meta,
@@ -615,6 +628,9 @@ impl Store {
                     }
                     if let Some((key, value)) = &scan {
                         scan_tree.insert(key, value.as_slice())?;
+                    }
+                    if let Some((key, value)) = &snapshot {
+                        snapshot_tree.insert(key, value.as_slice())?;
                     }
                     if outcome.new_activities > 0 || !outcome.new_findings.is_empty() {
                         let ids: Vec<u64> = outcome.new_findings.iter().map(|id| id.0).collect();
@@ -926,11 +942,12 @@ impl Store {
             {
                 note("findings", &key, "its activity is missing".into());
             }
-            let dedupe = keys::finding_dedupe(
-                finding.platform,
-                &finding.platform_activity_id,
-                &finding.detection.rule_id,
-            )?;
+            let subject = self
+                .activity(finding.platform, &finding.platform_activity_id)?
+                .map(|a| a.finding_subject().into_owned())
+                .unwrap_or_else(|| finding.platform_activity_id.clone());
+            let dedupe =
+                keys::finding_dedupe(finding.platform, &subject, &finding.detection.rule_id)?;
             let indexed = self
                 .trees
                 .finding_by_dedupe
