@@ -305,3 +305,73 @@ async fn the_demo_fills_its_queue_and_stops_on_ctrl_c() {
         .unwrap();
     assert!(status.success(), "{status}");
 }
+
+/// A follow of a campaign account and a post deleted after it was flagged, as the reviewer sees
+/// them: the followed account, and the deletion notice with the evidence kept.
+#[tokio::test]
+async fn the_finding_page_shows_a_followed_account_and_a_deletion_notice() {
+    use tower::ServiceExt;
+    let (site, store) = site().await;
+    let account = store.accounts().unwrap()[0].id;
+    let mut follow = common::activity(account, 7);
+    follow.kind = netra::model::ActivityKind::Follow;
+    follow.platform_activity_id = "follow:1:109:1".into();
+    follow.text = String::new();
+    follow.target = Some(netra::model::Target {
+        author: "@prabowo@mastodon.example".into(),
+        author_platform_id: Some("109".into()),
+        text: "Akun resmi Prabowo Subianto".into(),
+        url: Some("https://mastodon.example/@prabowo".into()),
+    });
+    let mut detection = common::detection("follow.watched_account", RuleStatus::Active);
+    detection.category = netra::model::Category::FollowCampaignAccount;
+    detection.spans.clear();
+    let record = ActivityRecord {
+        activity: follow,
+        employee_id: common::employee(1).employee_id,
+        detections: vec![detection],
+    };
+    let outcome = store
+        .ingest(
+            Ingest {
+                records: &[record],
+                evidence: &[],
+                scan: None,
+                snapshot: None,
+            },
+            common::at(600),
+        )
+        .unwrap();
+    let follow_finding = outcome.new_findings[0];
+    store
+        .record_presence(
+            netra::model::FindingId(site.finding),
+            netra::model::Presence::Gone,
+            common::at(3 * 3600),
+        )
+        .unwrap();
+    let app = router(AppState::new(store.clone(), Metrics::new()).unwrap());
+    let page = |id: u64| {
+        let app = app.clone();
+        let token = site.token.clone();
+        async move {
+            let request = axum::http::Request::get(format!("/temuan/{id}"))
+                .header("authorization", format!("Bearer {token}"))
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let response = app.oneshot(request).await.unwrap();
+            assert_eq!(response.status(), 200);
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        }
+    };
+    let followed = page(follow_finding.0).await;
+    assert!(followed.contains("Mulai mengikuti akun"), "{followed}");
+    assert!(followed.contains("@prabowo@mastodon.example"));
+    let deleted = page(site.finding).await;
+    assert!(deleted.contains("id=\"dihapus\""), "{deleted}");
+    assert!(deleted.contains("Bukti yang tersimpan tetap utuh"));
+    let _ = site.stop.send(true);
+}
