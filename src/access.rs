@@ -282,10 +282,10 @@ pub fn authorize(user: &User, action: Action, resource: Option<Resource<'_>>) ->
     let Some(resource) = resource else {
         return Decision::Allow;
     };
-    if resource.unit.is_some() || matches!(user.scope, Scope::Unit(_)) {
-        if !user.scope.covers(resource.unit) {
-            return Decision::Hidden;
-        }
+    if (resource.unit.is_some() || matches!(user.scope, Scope::Unit(_)))
+        && !user.scope.covers(resource.unit)
+    {
+        return Decision::Hidden;
     }
     let own = matches!(
         (&user.employee_id, resource.employee_id),

@@ -429,6 +429,8 @@ pub fn import_watched_with(
             Err(other) => return Err(other.into()),
         }
     }
+    // Store refusals come after the row checks: report every error in line order.
+    report.errors.sort_by_key(|error| error.line);
     Ok(report)
 }
 
