@@ -67,6 +67,62 @@ impl FindingFilter {
     }
 }
 
+impl FindingFilter {
+    /// Byte strings that the stored JSON of every finding this filter matches contains: a
+    /// record lacking one of them cannot match, so a scan skips it without decoding it.
+    ///
+    /// Exact because stored findings are compact serde_json (`"key":value`, no spaces) of a
+    /// [`Finding`], written by `codec::encode` (dump import re-encodes them the same way), and
+    /// a value's JSON form is fixed. A record holding them all is still decoded and checked
+    /// with [`FindingFilter::matches`]. Review state is not pre-checked: an expired claim
+    /// changes it without a write.
+    fn required_bytes(&self) -> Vec<Vec<u8>> {
+        fn pair(key: &str, value: &impl serde::Serialize) -> Vec<u8> {
+            let mut bytes = format!("\"{key}\":").into_bytes();
+            serde_json::to_writer(&mut bytes, value).expect("filter values serialise to JSON");
+            bytes
+        }
+        let mut needles = Vec::new();
+        if let Some(unit) = &self.unit {
+            // Without the closing quote, so the units below it pass too.
+            let mut needle = pair("unit", &unit.as_str());
+            needle.pop();
+            needles.push(needle);
+        }
+        if let Some(severity) = self.severity {
+            needles.push(pair("severity", &severity));
+        }
+        if let Some(platform) = self.platform {
+            needles.push(pair("platform", &platform));
+        }
+        if let Some(rule) = &self.rule {
+            needles.push(pair("rule_id", rule));
+        }
+        if let Some(employee_id) = &self.employee_id {
+            needles.push(pair("employee_id", employee_id));
+        }
+        if !self.include_shadow {
+            needles.push(pair("status", &RuleStatus::Active));
+        }
+        needles
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    let mut from = 0;
+    while let Some(at) = haystack[from..].iter().position(|&b| b == first) {
+        let start = from + at + 1;
+        if haystack[start..].starts_with(rest) {
+            return true;
+        }
+        from = start;
+    }
+    false
+}
+
 /// One page of a list, newest first, and where the next page starts (exclusive).
 #[derive(Debug, Clone)]
 pub struct Page<T> {
@@ -303,6 +359,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Page<Finding>, StoreError> {
         let end = keys::u64_key(before.unwrap_or(u64::MAX));
+        let needles = filter.required_bytes();
         let mut items = Vec::with_capacity(limit);
         let mut scanned = 0usize;
         let mut last_key = None;
@@ -311,6 +368,13 @@ impl Store {
             scanned += 1;
             let id = keys::u64_from_key(&key, "finding key")?;
             last_key = Some(id);
+            let json = codec::json_part("findings", &key, &value)?;
+            if !needles.iter().all(|needle| contains(json, needle)) {
+                if scanned >= SCAN_BUDGET {
+                    break;
+                }
+                continue;
+            }
             let finding: Finding = codec::decode("findings", &key, &value)?;
             if filter.matches(&finding, now) && visible(&finding) {
                 items.push(finding);
@@ -422,4 +486,133 @@ pub(super) fn assign_case(
     cases.insert(&key, codec::encode(&case))?;
     by_subject.insert(subject, &key)?;
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AccountId, Category, Detection, Span, SpanField};
+
+    fn finding(n: u64, unit: &str, rule: &str, employee: &str, status: RuleStatus) -> Finding {
+        let severities = [Severity::Low, Severity::Medium, Severity::High];
+        Finding {
+            id: FindingId(n),
+            platform: Platform::ALL[n as usize % Platform::ALL.len()],
+            platform_activity_id: format!("act-{n}"),
+            account_id: AccountId(n),
+            employee_id: employee.into(),
+            detection: Detection {
+                rule_id: rule.into(),
+                category: Category::InviteToVote,
+                severity: severities[n as usize % 3],
+                status,
+                score: 0.8,
+                entities: vec!["pilpres2024:02".into()],
+                spans: vec![Span {
+                    field: SpanField::Text,
+                    start: 0,
+                    end: 3,
+                    // Text that looks like the fields a pre-check looks for.
+                    text: "\"unit\":\"kemenkumham/x\" \"severity\":\"high\"".into(),
+                }],
+                reason: "\"status\":\"active\"".into(),
+            },
+            review_state: ReviewState::New,
+            created_at: Timestamp::from_second(1_732_000_000).unwrap(),
+            unit: (!unit.is_empty()).then(|| UnitPath::parse(unit).unwrap()),
+            case_id: None,
+            claim: None,
+            last_seen_at: None,
+            gone_at: None,
+        }
+    }
+
+    /// The pre-check on stored bytes never drops a finding that the filter matches, and does
+    /// drop some that it does not.
+    #[test]
+    fn required_bytes_are_in_every_matching_record() {
+        let units = [
+            "",
+            "kemenkumham",
+            "kemenkumham/kanwil-jateng",
+            "kemenkumham/kanwil-jateng/rutan",
+            "kemenkumham/kanwil-jateng/rutan-2",
+            "kemenkumham/kanwil-sumsel/rutan",
+        ];
+        let rules = ["ajakan", "ajakan-2", "r\"quoted\\", "aturan-ü"];
+        let employees = ["19850101", "1985010", "nip \"x\""];
+        let mut findings = Vec::new();
+        let mut n = 0;
+        for unit in units {
+            for rule in rules {
+                for employee in employees {
+                    for status in [RuleStatus::Active, RuleStatus::Shadow] {
+                        n += 1;
+                        findings.push(finding(n, unit, rule, employee, status));
+                    }
+                }
+            }
+        }
+        let mut filters = vec![FindingFilter::default()];
+        for unit in units.iter().filter(|u| !u.is_empty()) {
+            filters.push(FindingFilter {
+                unit: Some(UnitPath::parse(unit).unwrap()),
+                ..FindingFilter::default()
+            });
+        }
+        for severity in [Severity::Low, Severity::Medium, Severity::High] {
+            filters.push(FindingFilter {
+                severity: Some(severity),
+                include_shadow: true,
+                ..FindingFilter::default()
+            });
+        }
+        for platform in Platform::ALL {
+            filters.push(FindingFilter {
+                platform: Some(platform),
+                ..FindingFilter::default()
+            });
+        }
+        for rule in rules {
+            filters.push(FindingFilter {
+                rule: Some(rule.into()),
+                ..FindingFilter::default()
+            });
+        }
+        for employee in employees {
+            filters.push(FindingFilter {
+                employee_id: Some(employee.into()),
+                unit: Some(UnitPath::parse("kemenkumham/kanwil-jateng").unwrap()),
+                severity: Some(Severity::High),
+                ..FindingFilter::default()
+            });
+        }
+        let now = Timestamp::from_second(1_732_000_100).unwrap();
+        let mut skipped = 0;
+        for filter in &filters {
+            let needles = filter.required_bytes();
+            for finding in &findings {
+                let stored = codec::encode(finding);
+                let passes = needles.iter().all(|needle| contains(&stored[1..], needle));
+                if filter.matches(finding, now) {
+                    assert!(
+                        passes,
+                        "{filter:?} matches {finding:?} but the pre-check drops it"
+                    );
+                } else {
+                    skipped += usize::from(!passes);
+                }
+            }
+        }
+        assert!(skipped > 1000, "the pre-check skipped only {skipped}");
+    }
+
+    #[test]
+    fn contains_finds_needles_anywhere() {
+        assert!(contains(b"abcabd", b"abd"));
+        assert!(contains(b"abd", b"abd"));
+        assert!(contains(b"abd", b""));
+        assert!(!contains(b"abcab", b"abd"));
+        assert!(!contains(b"", b"a"));
+    }
 }
