@@ -130,6 +130,19 @@ pub struct Page<T> {
     pub next_cursor: Option<u64>,
 }
 
+impl<T> Page<T> {
+    /// The page a newest-first scan produced: a cursor when it stopped at `limit` or at the scan
+    /// budget with older records left.
+    fn after_scan(items: Vec<T>, limit: usize, scanned: usize, last_key: Option<u64>) -> Page<T> {
+        let more =
+            last_key.is_some_and(|id| id > 1) && (items.len() == limit || scanned >= SCAN_BUDGET);
+        Page {
+            items,
+            next_cursor: if more { last_key } else { None },
+        }
+    }
+}
+
 fn queue_key(finding: &Finding) -> Option<[u8; 18]> {
     (finding.detection.status == RuleStatus::Active).then(|| {
         keys::queue(
@@ -386,12 +399,7 @@ impl Store {
                 break;
             }
         }
-        let more =
-            last_key.is_some_and(|id| id > 1) && (items.len() == limit || scanned >= SCAN_BUDGET);
-        Ok(Page {
-            items,
-            next_cursor: if more { last_key } else { None },
-        })
+        Ok(Page::after_scan(items, limit, scanned, last_key))
     }
 
     pub fn cases(&self) -> Result<Vec<Case>, StoreError> {
@@ -428,12 +436,7 @@ impl Store {
                 break;
             }
         }
-        let more =
-            last_key.is_some_and(|id| id > 1) && (items.len() == limit || scanned >= SCAN_BUDGET);
-        Ok(Page {
-            items,
-            next_cursor: if more { last_key } else { None },
-        })
+        Ok(Page::after_scan(items, limit, scanned, last_key))
     }
 }
 
