@@ -31,9 +31,13 @@ async fn ingest(employees: usize) {
     .expect("simulator");
     let dir = tempfile::tempdir().unwrap();
     population_out::write_all(dir.path(), &sim.state.snapshot(), &sim.base_url).unwrap();
+    // NETRA_SCAN_* variables tune the run (e.g. NETRA_SCAN_MAX_CONCURRENT_PER_HOST=8).
+    let overrides: Vec<(String, String)> = std::env::vars()
+        .filter(|(key, _)| key.starts_with("NETRA_SCAN_"))
+        .collect();
     let loaded = config::load(
         &ConfigSource::File(dir.path().join("netra.toml")),
-        Vec::new(),
+        overrides,
     )
     .unwrap();
     let store = Store::open(&loaded.config.store.path, 64 << 20).unwrap();
