@@ -166,3 +166,43 @@ async fn serve_finds_what_scan_once_finds_and_nothing_twice() {
     assert!(metrics.get("netra_activities_total", &[("platform", "mastodon")]) > 0.0);
     sim.stop().await.unwrap();
 }
+
+/// Deactivating an employee takes their accounts off the schedule at the next registry sync,
+/// and keeps their history.
+#[tokio::test]
+async fn a_deactivated_employee_is_no_longer_scanned_but_keeps_history() {
+    let loaded = config::load(&ConfigSource::BuiltIn, Vec::new()).unwrap();
+    let store = Store::temporary().unwrap();
+    let now = jiff::Timestamp::now();
+    let csv = "employee_id,name,unit,position,status,platform,handle\n\
+        198501012010000001,Satu,kemenkumham/kanwil-sumsel,Analis,pns,bluesky,satu.bsky.social\n\
+        198501012010000001,Satu,kemenkumham/kanwil-sumsel,Analis,pns,mastodon,@satu@mastodon.example\n\
+        198501012010000002,Dua,kemenkumham/kanwil-sumsel,Analis,pns,bluesky,dua.bsky.social\n";
+    let report = netra::registry::import_accounts(&store, csv, now).unwrap();
+    assert!(report.errors.is_empty(), "{report}");
+    let pipeline = app::build_pipeline(&loaded, store.clone(), Metrics::new()).unwrap();
+    let daemon = Daemon::new(&loaded.config, pipeline);
+    assert_eq!(daemon.sync_accounts(now).unwrap(), 3);
+    store
+        .set_employee_active("198501012010000001", false, "test", now)
+        .unwrap();
+    assert_eq!(
+        daemon.sync_accounts(now).unwrap(),
+        1,
+        "only Dua's account is scanned"
+    );
+    let kept = store.employee("198501012010000001").unwrap().unwrap();
+    assert!(!kept.active);
+    assert_eq!(
+        store.accounts().unwrap().len(),
+        3,
+        "accounts stay registered"
+    );
+    let actions: Vec<String> = store
+        .audit_entries(0, 100)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(actions.contains(&"employee.deactivate".to_string()));
+}
