@@ -40,9 +40,26 @@ fn store_with_history(path: &Path) -> (u64, String) {
     (report.head_seq, report.head_hash)
 }
 
+/// sled's file lock outlives a dropped handle for a moment (its flusher thread lets go last),
+/// so reopening right after a drop retries briefly instead of failing.
+fn retry<T, E: std::fmt::Debug>(mut open: impl FnMut() -> Result<T, E>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match open() {
+            Ok(value) => return value,
+            Err(error) if std::time::Instant::now() > deadline => panic!("cannot open: {error:?}"),
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+        }
+    }
+}
+
+fn reopen(path: &Path) -> Store {
+    retry(|| Store::open(path, 8 << 20))
+}
+
 /// Changes the raw audit tree with sled directly, as an attacker with file access would.
 fn tamper(path: &Path, change: impl FnOnce(&sled::Tree)) {
-    let db = sled::open(path).unwrap();
+    let db = retry(|| sled::open(path));
     let tree = db.open_tree("audit").unwrap();
     change(&tree);
     db.flush().unwrap();
@@ -53,7 +70,7 @@ fn key(seq: u64) -> [u8; 8] {
 }
 
 fn first_broken(path: &Path, checkpoint: Option<(u64, &str)>) -> Option<u64> {
-    let store = Store::open(path, 8 << 20).unwrap();
+    let store = reopen(path);
     store
         .verify_audit(checkpoint)
         .unwrap()
@@ -164,7 +181,7 @@ fn the_commands_add_users_print_tokens_alone_and_verify_the_chain() {
     assert_eq!(stdout.lines().count(), 1, "the token alone on stdout");
     assert!(token.starts_with("asnt_") && token.len() == 69, "{token}");
 
-    let store = Store::open(&dir.path().join("data"), 8 << 20).unwrap();
+    let store = reopen(&dir.path().join("data"));
     let (_, user) = store
         .authenticate(&netra::access::token_digest(token))
         .unwrap()
@@ -174,7 +191,7 @@ fn the_commands_add_users_print_tokens_alone_and_verify_the_chain() {
 
     let revoked = netra(dir.path(), &["tokens", "revoke", "1"]);
     assert!(revoked.status.success());
-    let store = Store::open(&dir.path().join("data"), 8 << 20).unwrap();
+    let store = reopen(&dir.path().join("data"));
     assert!(store
         .authenticate(&netra::access::token_digest(token))
         .unwrap()
