@@ -273,7 +273,7 @@ async fn the_demo_fills_its_queue_and_stops_on_ctrl_c() {
     let (url, token) = (url.unwrap(), token.unwrap());
     let client = reqwest::Client::new();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let found = loop {
+    loop {
         let answer = client
             .get(format!("{url}/api/v1/findings"))
             .bearer_auth(&token)
@@ -283,7 +283,7 @@ async fn the_demo_fills_its_queue_and_stops_on_ctrl_c() {
             let body: Value = answer.json().await.unwrap_or_default();
             let n = body["items"].as_array().map_or(0, Vec::len);
             if n > 0 {
-                break n;
+                break;
             }
         }
         assert!(
@@ -291,8 +291,7 @@ async fn the_demo_fills_its_queue_and_stops_on_ctrl_c() {
             "no findings within a minute"
         );
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    };
-    assert!(found > 0);
+    }
     let pid = child.id().unwrap().to_string();
     let sent = std::process::Command::new("kill")
         .args(["-INT", &pid])

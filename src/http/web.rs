@@ -217,6 +217,17 @@ fn form(headers: &HeaderMap, body: &Bytes) -> Result<HashMap<String, String>, Ap
     Ok(form_urlencoded::parse(body).into_owned().collect())
 }
 
+/// A form posted by the page itself: parsed, with the session's CSRF token checked.
+fn checked_form(
+    subject: &Subject,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<HashMap<String, String>, ApiError> {
+    let fields = form(headers, body)?;
+    check_csrf(subject, &fields)?;
+    Ok(fields)
+}
+
 /// The CSRF token of the form must be the session's.
 fn check_csrf(subject: &Subject, fields: &HashMap<String, String>) -> Result<(), ApiError> {
     match (&subject.csrf, fields.get("csrf")) {
@@ -294,7 +305,7 @@ async fn logout(
     body: Bytes,
 ) -> Response {
     if let Ok(subject) = &subject {
-        if let Err(error) = form(&headers, &body).and_then(|f| check_csrf(subject, &f)) {
+        if let Err(error) = checked_form(subject, &headers, &body).map(drop) {
             return error_page(error, Some(subject));
         }
     }
@@ -384,26 +395,30 @@ fn render_queue(
         .store
         .findings_page(&filter, &visible, None, 100, now)?;
 
+    // Counts per state from one scan over the same filter without its states; a scan that
+    // stopped early (limit or budget) shows its counts as lower bounds.
+    let all_states = FindingFilter {
+        states: Vec::new(),
+        ..filter.clone()
+    };
+    let counted = state
+        .store
+        .findings_page(&all_states, &visible, None, 1000, now)?;
+    let more = if counted.next_cursor.is_some() {
+        "+"
+    } else {
+        ""
+    };
     let mut counts = String::new();
     for status in ReviewState::ALL {
-        let mut counting = FindingFilter {
-            states: vec![status],
-            ..filter.clone()
-        };
-        counting.include_shadow = filter.include_shadow;
-        let n = state
-            .store
-            .findings_page(&counting, &visible, None, 100, now)?
+        let n = counted
             .items
-            .len();
-        let shown = if n == 100 {
-            "100+".to_string()
-        } else {
-            n.to_string()
-        };
+            .iter()
+            .filter(|f| review::effective_state(f, now) == status)
+            .count();
         let _ = write!(
             counts,
-            "<a href=\"/antrian?status={}\">{} <strong class=\"count-{}\">{shown}</strong></a> · ",
+            "<a href=\"/antrian?status={}\">{} <strong class=\"count-{}\">{n}{more}</strong></a> · ",
             status.as_str(),
             label_state(status),
             status.as_str()
@@ -717,8 +732,7 @@ async fn decide(
     body: Bytes,
 ) -> Response {
     page(subject, |subject| {
-        let fields = form(&headers, &body)?;
-        check_csrf(subject, &fields)?;
+        let fields = checked_form(subject, &headers, &body)?;
         let finding = super::api::visible_finding(&state, subject, Action::Review, &raw_id)?;
         let field = |name: &str| fields.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
         let to = field("status")
@@ -857,8 +871,7 @@ async fn import_accounts(
     body: Bytes,
 ) -> Response {
     page(subject, |subject| {
-        let fields = form(&headers, &body)?;
-        check_csrf(subject, &fields)?;
+        let fields = checked_form(subject, &headers, &body)?;
         subject.require(&state, Action::WriteRegistry)?;
         let csv = fields.get("csv").map(String::as_str).unwrap_or("");
         let scope = subject.user.scope.clone();
@@ -902,8 +915,7 @@ async fn deactivate(
     body: Bytes,
 ) -> Response {
     page(subject, |subject| {
-        let fields = form(&headers, &body)?;
-        check_csrf(subject, &fields)?;
+        checked_form(subject, &headers, &body)?;
         let employee = state
             .store
             .employee(&employee_id)?

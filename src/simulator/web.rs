@@ -118,20 +118,9 @@ pub fn xrpc_error(status: StatusCode, error: &str, message: &str) -> Response {
     )
 }
 
-/// Escapes text for HTML and XML.
+/// Escapes text for HTML and XML (the page's own escaper: one rule for both).
 pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
+    crate::http::web::esc(text)
 }
 
 /// Hashtags in `text` as (byte start, byte end, tag without `#`): a `#` at the start or after

@@ -233,15 +233,18 @@ impl Store {
 
     /// Routes every active detection of `record` (its employee's unit read now, outside the
     /// transaction). Shadow findings never alert: they do not reach reviewers either.
-    pub(super) fn plan_alerts(&self, record: &ActivityRecord) -> Result<RecordAlerts, StoreError> {
+    pub(super) fn plan_alerts(
+        &self,
+        record: &ActivityRecord,
+        unit: Option<UnitPath>,
+    ) -> RecordAlerts {
         if record.detections.is_empty() {
-            return Ok(RecordAlerts::default());
+            return RecordAlerts::default();
         }
         let routes = Arc::clone(&self.alerts.routes.read().unwrap_or_else(|p| p.into_inner()));
         if routes.is_empty() {
-            return Ok(RecordAlerts::default());
+            return RecordAlerts::default();
         }
-        let unit = self.employee(&record.employee_id)?.map(|e| e.unit);
         let per_detection = record
             .detections
             .iter()
@@ -256,10 +259,10 @@ impl Store {
                     .collect()
             })
             .collect();
-        Ok(RecordAlerts {
+        RecordAlerts {
             unit,
             per_detection,
-        })
+        }
     }
 
     /// Drops every delivery lease: called at open, when no delivery can be in flight, and by

@@ -502,6 +502,15 @@ impl Store {
     pub fn ingest(&self, batch: Ingest<'_>, now: Timestamp) -> Result<RecordOutcome, StoreError> {
         // Keys and encodings are made before the transaction so a bad id fails the batch up
         // front and the closure, which sled may re-run, stays cheap and pure.
+        // Units are read once per batch, outside the transaction: a finding keeps the unit its
+        // employee had when it was made (scoping and alert routing read it from there).
+        let mut units: HashMap<&str, Option<UnitPath>> = HashMap::new();
+        for record in batch.records {
+            if !record.detections.is_empty() && !units.contains_key(record.employee_id.as_str()) {
+                let unit = self.employee(&record.employee_id)?.map(|e| e.unit);
+                units.insert(record.employee_id.as_str(), unit);
+            }
+        }
         let mut prepared = Vec::with_capacity(batch.records.len());
         for record in batch.records {
             let activity = &record.activity;
@@ -515,7 +524,8 @@ impl Store {
                     &detection.rule_id,
                 )?);
             }
-            let alerts = self.plan_alerts(record)?; // issue #8: endpoints per detection
+            let unit = units.get(record.employee_id.as_str()).cloned().flatten();
+            let alerts = self.plan_alerts(record, unit); // issue #8: endpoints per detection
             prepared.push((record, activity_key, time_key, dedupe_keys, alerts));
         }
         let mut evidence = Vec::with_capacity(batch.evidence.len());
@@ -528,15 +538,6 @@ impl Store {
         let snapshot = batch
             .snapshot
             .map(|(id, state)| (keys::account(id), codec::encode(state)));
-        // Units are read once per batch, outside the transaction: a finding keeps the unit its
-        // employee had when it was made, and scoping reads it from there.
-        let mut units: HashMap<&str, Option<UnitPath>> = HashMap::new();
-        for record in batch.records {
-            if !record.detections.is_empty() && !units.contains_key(record.employee_id.as_str()) {
-                let unit = self.employee(&record.employee_id)?.map(|e| e.unit);
-                units.insert(record.employee_id.as_str(), unit);
-            }
-        }
         let audit_actor = match (batch.scan, batch.snapshot) {
             (Some((id, _)), _) => format!("system:scan:account:{id}"),
             (None, Some((id, _))) => format!("system:snapshot:account:{id}"),

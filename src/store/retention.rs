@@ -20,7 +20,7 @@ use sled::Transactional;
 use super::audit::{append, AuditDraft};
 use super::records::{abort, decode_tx};
 use super::{codec, keys, tx_error, Store, StoreError};
-use crate::model::{Activity, Case, CaseId, Finding, FindingId, ReviewState};
+use crate::model::{Activity, Case, CaseId, Finding, FindingId, Platform, ReviewState};
 
 /// How long things are kept.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -195,7 +195,13 @@ impl Store {
                 report.cases_purged.push(id.0);
             }
         }
-        let (minimised, payloads) = self.minimise_activities(policy, now)?;
+        let purged: HashSet<u64> = report.findings_purged.iter().copied().collect();
+        let with_findings: HashSet<(Platform, String)> = findings
+            .values()
+            .filter(|f| !purged.contains(&f.id.0))
+            .map(|f| (f.platform, f.platform_activity_id.clone()))
+            .collect();
+        let (minimised, payloads) = self.minimise_activities(policy, &with_findings, now)?;
         report.activities_minimised = minimised;
         report.payloads_deleted = payloads;
         report.findings_purged.sort_unstable();
@@ -310,14 +316,10 @@ impl Store {
     fn minimise_activities(
         &self,
         policy: RetentionPolicy,
+        with_findings: &HashSet<(Platform, String)>,
         now: Timestamp,
     ) -> Result<(usize, usize), StoreError> {
         let cutoff = now - days(policy.activity_days);
-        let with_findings: HashSet<(crate::model::Platform, String)> = self
-            .findings()?
-            .into_iter()
-            .map(|f| (f.platform, f.platform_activity_id))
-            .collect();
         let mut to_minimise = Vec::new();
         let mut payloads_needed: HashSet<String> = HashSet::new();
         let mut payloads_seen: HashSet<String> = HashSet::new();
