@@ -168,7 +168,9 @@ impl Metrics {
 pub fn refresh_store_gauges(metrics: &Metrics, store: &crate::store::Store) {
     let depth = store.queue_len(crate::model::ReviewState::New);
     metrics.set("netra_review_queue_depth", &[], depth as f64);
-    metrics.set("netra_outbox_backlog", &[], store.outbox_len() as f64);
+    if let Ok(backlog) = store.outbox_len() {
+        metrics.set("netra_outbox_backlog", &[], backlog as f64);
+    }
     if let Ok(size) = store.size_on_disk() {
         metrics.set("netra_store_size_bytes", &[], size as f64);
     }

@@ -154,7 +154,7 @@ fn sigkill_never_loses_acknowledged_writes() {
         let findings = store.findings().unwrap().len();
         assert_eq!(
             findings,
-            store.activity_count() * 3,
+            store.activity_count().unwrap() * 3,
             "round {round}: every activity has its 3 findings"
         );
         total_acked += acked.len();

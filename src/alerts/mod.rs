@@ -328,7 +328,7 @@ impl Worker {
         let backlog = self
             .blocking(move |store| {
                 store.finish_alert(&message, recorded, finished_at)?;
-                Ok(store.outbox_len()) // sled counts by walking the tree: keep it off async threads
+                store.outbox_len() // counting walks the tree: keep it off async threads
             })
             .await?;
         self.metrics

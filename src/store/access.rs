@@ -2,8 +2,8 @@
 //! the caller and never reaches the store. Every change is audited in its own transaction.
 
 use jiff::Timestamp;
-use sled::transaction::TransactionalTree;
-use sled::Transactional;
+use super::kv::TransactionalTree;
+use super::kv::Transactional;
 
 use super::audit::{append, AuditDraft};
 use super::records::{abort, decode_tx};
@@ -69,7 +69,7 @@ impl Store {
         let meta = &self.trees.meta;
         if let Some(key) = meta
             .get(META_PSEUDONYM_KEY)
-            .map_err(StoreError::sled("reading the pseudonym key"))?
+            .map_err(StoreError::backend("reading the pseudonym key"))?
         {
             return Ok(key.to_vec());
         }
@@ -80,13 +80,12 @@ impl Store {
         })?;
         let _gate = self.read_gate();
         // Two processes racing here both keep the first key written.
-        let _ = meta
-            .compare_and_swap(META_PSEUDONYM_KEY, None as Option<&[u8]>, Some(&fresh[..]))
-            .map_err(StoreError::sled("saving the pseudonym key"))?;
+        meta.insert_if_absent(META_PSEUDONYM_KEY, fresh)
+            .map_err(StoreError::backend("saving the pseudonym key"))?;
         self.flush()?;
         let key = meta
             .get(META_PSEUDONYM_KEY)
-            .map_err(StoreError::sled("reading the pseudonym key"))?
+            .map_err(StoreError::backend("reading the pseudonym key"))?
             .map(|k| k.to_vec())
             .unwrap_or_else(|| fresh.to_vec());
         Ok(key)
@@ -182,7 +181,7 @@ impl Store {
             .trees
             .user_by_name
             .get(name.as_bytes())
-            .map_err(StoreError::sled("looking up a user by name"))?
+            .map_err(StoreError::backend("looking up a user by name"))?
         else {
             return Ok(None);
         };
@@ -283,7 +282,7 @@ impl Store {
             .trees
             .token_by_hash
             .get(digest)
-            .map_err(StoreError::sled("looking up a token"))?
+            .map_err(StoreError::backend("looking up a token"))?
         else {
             return Ok(None);
         };

@@ -10,8 +10,8 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sled::transaction::{ConflictableTransactionError, TransactionalTree};
-use sled::Transactional;
+use super::kv::{ConflictableTransactionError, TransactionalTree};
+use super::kv::Transactional;
 
 use super::{codec, keys, tx_error, Store, StoreError, TxResult};
 
@@ -209,7 +209,7 @@ impl Store {
     ) -> Result<Vec<AuditEntry>, StoreError> {
         let mut out = Vec::new();
         for item in self.trees.audit.range(keys::u64_key(after_seq + 1)..) {
-            let (key, value) = item.map_err(StoreError::sled("reading the audit log"))?;
+            let (key, value) = item.map_err(StoreError::backend("reading the audit log"))?;
             out.push(codec::decode("audit", &key, &value)?);
             if out.len() >= limit {
                 break;
@@ -226,7 +226,7 @@ impl Store {
             .trees
             .meta
             .get(META_AUDIT_HEAD)
-            .map_err(StoreError::sled("reading the audit head"))?
+            .map_err(StoreError::backend("reading the audit head"))?
         {
             Some(bytes) => parse_head(&bytes).ok_or_else(corrupt_head)?,
             None => (0, [0u8; 32]),
@@ -241,7 +241,7 @@ impl Store {
         let mut prev = [0u8; 32];
         let broken = |seq: u64, reason: String| Some(BrokenLink { seq, reason });
         for item in self.trees.audit.iter() {
-            let (key, value) = item.map_err(StoreError::sled("reading the audit log"))?;
+            let (key, value) = item.map_err(StoreError::backend("reading the audit log"))?;
             report.entries += 1;
             let key_seq = keys::u64_from_key(&key, "audit sequence").unwrap_or(0);
             if key_seq != expected_seq {

@@ -44,7 +44,7 @@ impl Store {
                 .by_name(name)
                 .expect("TREE_NAMES lists open trees");
             for entry in tree.iter() {
-                let (key, value) = entry.map_err(StoreError::sled(format!("reading {name}")))?;
+                let (key, value) = entry.map_err(StoreError::backend(format!("reading {name}")))?;
                 let line = match format {
                     ValueFormat::Record => {
                         let json_bytes = codec::json_part(name, &key, &value)?;
@@ -90,13 +90,13 @@ impl Store {
             let tree = self.trees.by_name(entry.tree).expect("validated tree name");
             tree.insert(entry.key, entry.value)
                 .map(|_| ())
-                .map_err(StoreError::sled(format!("importing into {}", entry.tree)))
+                .map_err(StoreError::backend(format!("importing into {}", entry.tree)))
         })?;
         // The dump's meta lines replaced the version written at open; make it the dump's.
         self.trees
             .meta
             .insert(keys::META_SCHEMA_VERSION, &keys::u64_key(dump_version))
-            .map_err(StoreError::sled("writing the schema version"))?;
+            .map_err(StoreError::backend("writing the schema version"))?;
         self.flush()?;
         self.registry_changed();
         self.migrate_from(dump_version)?;
@@ -109,12 +109,14 @@ impl Store {
                 .trees
                 .by_name(name)
                 .expect("TREE_NAMES lists open trees");
+            let read = StoreError::backend(format!("reading {name}"));
+            let len = tree.len().map_err(read)?;
             let only_version = name == "meta"
-                && tree.len() == 1
+                && len == 1
                 && tree
                     .contains_key(keys::META_SCHEMA_VERSION)
                     .unwrap_or(false);
-            if !tree.is_empty() && !only_version {
+            if len > 0 && !only_version {
                 return Err(StoreError::NotEmpty { tree: name });
             }
         }

@@ -53,7 +53,9 @@ pub mod audit;
 mod codec;
 mod dump;
 pub mod keys;
+mod kv;
 mod outbox;
+mod postgres;
 mod records;
 mod retention;
 mod review;
@@ -82,10 +84,10 @@ type Migration = fn(&Store) -> Result<(), StoreError>;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error while {action}: {source}")]
-    Sled {
+    Backend {
         action: String,
         #[source]
-        source: sled::Error,
+        source: kv::KvError,
     },
     #[error("record in tree '{tree}' at key {key_hex} is unreadable: {reason}")]
     Corrupt {
@@ -123,20 +125,19 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    fn sled(action: impl Into<String>) -> impl FnOnce(sled::Error) -> StoreError {
+    fn backend(action: impl Into<String>) -> impl FnOnce(kv::KvError) -> StoreError {
         let action = action.into();
-        move |source| StoreError::Sled { action, source }
+        move |source| StoreError::Backend { action, source }
     }
 }
 
-/// Errors raised inside a transaction closure; aborting with one rolls the transaction back.
-type TxResult<T> = sled::transaction::ConflictableTransactionResult<T, StoreError>;
+use kv::{Engine, Tree, TxResult};
 
 /// Handle to the open database. Cheap to clone; open it once per process and share it (sled
 /// holds a file lock that outlives a quick drop-and-reopen).
 #[derive(Clone)]
 pub struct Store {
-    db: sled::Db,
+    engine: Engine,
     trees: Trees,
     gate: Arc<RwLock<()>>,
     /// Bumped by every change to employees, accounts or watched accounts in this process, so
@@ -164,33 +165,33 @@ struct GroupCommit {
 /// The open trees, one field per row of the table in the module docs.
 #[derive(Clone)]
 struct Trees {
-    meta: sled::Tree,
-    employees: sled::Tree,
-    accounts: sled::Tree,
-    account_by_handle: sled::Tree,
-    watched: sled::Tree,
-    watched_by_handle: sled::Tree,
-    activities: sled::Tree,
-    activity_by_time: sled::Tree,
-    findings: sled::Tree,
-    finding_by_dedupe: sled::Tree,
-    queue: sled::Tree,
-    evidence: sled::Tree,
-    scan_state: sled::Tree,
-    cases: sled::Tree,
-    case_by_subject: sled::Tree,
-    history: sled::Tree,
-    users: sled::Tree,
-    user_by_name: sled::Tree,
-    tokens: sled::Tree,
-    token_by_hash: sled::Tree,
-    audit: sled::Tree,
-    purged: sled::Tree,
-    outbox: sled::Tree,
-    alert_dead: sled::Tree,
-    alert_endpoints: sled::Tree,
-    outbox_leases: sled::Tree,
-    snapshots: sled::Tree,
+    meta: Tree,
+    employees: Tree,
+    accounts: Tree,
+    account_by_handle: Tree,
+    watched: Tree,
+    watched_by_handle: Tree,
+    activities: Tree,
+    activity_by_time: Tree,
+    findings: Tree,
+    finding_by_dedupe: Tree,
+    queue: Tree,
+    evidence: Tree,
+    scan_state: Tree,
+    cases: Tree,
+    case_by_subject: Tree,
+    history: Tree,
+    users: Tree,
+    user_by_name: Tree,
+    tokens: Tree,
+    token_by_hash: Tree,
+    audit: Tree,
+    purged: Tree,
+    outbox: Tree,
+    alert_dead: Tree,
+    alert_endpoints: Tree,
+    outbox_leases: Tree,
+    snapshots: Tree,
 }
 
 /// How a tree's values appear in a dump: decoded records (readable, migratable) or raw bytes.
@@ -232,10 +233,11 @@ const TREE_NAMES: [(&str, ValueFormat); 26] = [
 ];
 
 impl Trees {
-    fn open(db: &sled::Db) -> Result<Trees, StoreError> {
-        let open = |name: &str| {
-            db.open_tree(name)
-                .map_err(StoreError::sled(format!("opening tree '{name}'")))
+    fn open(engine: &Engine) -> Result<Trees, StoreError> {
+        let open = |name: &'static str| {
+            engine
+                .open_tree(name)
+                .map_err(StoreError::backend(format!("opening tree '{name}'")))
         };
         Ok(Trees {
             meta: open("meta")?,
@@ -268,7 +270,7 @@ impl Trees {
         })
     }
 
-    fn by_name(&self, name: &str) -> Option<&sled::Tree> {
+    fn by_name(&self, name: &str) -> Option<&Tree> {
         Some(match name {
             "meta" => &self.meta,
             "employees" => &self.employees,
@@ -303,34 +305,73 @@ impl Trees {
 
 impl Store {
     /// Opens (or creates) the database at `path`, then brings its schema up to date.
+    ///
+    /// A `postgres://` (or `postgresql://`) URL in place of the path opens a PostgreSQL store
+    /// instead (design §12). When [`POSTGRES_FOR_DIRECTORIES`] is set, a directory path is
+    /// kept in that database too, in a schema named after the path: that is how the whole test
+    /// suite runs on PostgreSQL, and reopening the same path reaches the same data.
     pub fn open(path: &Path, cache_capacity_bytes: u64) -> Result<Store, StoreError> {
+        if let Some(url) = path.to_str().filter(|text| is_postgres_url(text)) {
+            return Store::open_postgres(url, None);
+        }
+        if let Some(url) = postgres_for_directories() {
+            return Store::open_postgres(&url, Some(schema_for_directory(path)));
+        }
         let db = sled::Config::new()
             .path(path)
             .cache_capacity(cache_capacity_bytes)
             .open()
-            .map_err(StoreError::sled(format!("opening {}", path.display())))?;
+            .map_err(|error| StoreError::backend(format!("opening {}", path.display()))(error.into()))?;
         if db.was_recovered() {
             tracing::info!(path = %path.display(), "Opened an existing store.");
         } else {
             tracing::info!(path = %path.display(), "Created a new store.");
         }
-        Store::from_db(db)
+        Store::from_engine(Engine::Sled(db))
     }
 
     /// A store in a temporary directory that sled deletes on drop; for tests and `netra check`.
     pub fn temporary() -> Result<Store, StoreError> {
+        if let Some(url) = postgres_for_directories() {
+            let mut random = [0u8; 8];
+            getrandom::getrandom(&mut random).map_err(|error| StoreError::Invalid {
+                what: "temporary store",
+                reason: format!("no randomness available: {error}"),
+            })?;
+            return Store::open_postgres(&url, Some(format!("netra_tmp_{}", hex::encode(random))));
+        }
         let db = sled::Config::new()
             .temporary(true)
             .cache_capacity(16 * 1024 * 1024)
             .open()
-            .map_err(StoreError::sled("opening a temporary store"))?;
-        Store::from_db(db)
+            .map_err(|error| StoreError::backend("opening a temporary store")(error.into()))?;
+        Store::from_engine(Engine::Sled(db))
     }
 
-    fn from_db(db: sled::Db) -> Result<Store, StoreError> {
+    /// Opens the store kept in the PostgreSQL database at `url` (in `schema`, or the
+    /// connection's default), applying the SQL migrations it has not seen yet.
+    pub fn open_postgres(url: &str, schema: Option<String>) -> Result<Store, StoreError> {
+        let postgres = postgres::Postgres::open(url, schema)
+            .map_err(|error| StoreError::Backend {
+                action: "opening the PostgreSQL store".into(),
+                source: kv::KvError::Postgres(error),
+            })?;
+        tracing::info!(database = postgres.target(), "Opened a PostgreSQL store.");
+        Store::from_engine(Engine::Postgres(postgres))
+    }
+
+    /// Which engine holds this store, for messages: `sled` or the PostgreSQL target.
+    pub fn engine_name(&self) -> String {
+        match &self.engine {
+            Engine::Sled(_) => "sled".into(),
+            Engine::Postgres(postgres) => postgres.target().to_string(),
+        }
+    }
+
+    fn from_engine(engine: Engine) -> Result<Store, StoreError> {
         let store = Store {
-            trees: Trees::open(&db)?,
-            db,
+            trees: Trees::open(&engine)?,
+            engine,
             gate: Arc::new(RwLock::new(())),
             registry_version: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             group: Arc::new(GroupCommit::default()),
@@ -351,7 +392,7 @@ impl Store {
                 self.trees
                     .meta
                     .insert(keys::META_SCHEMA_VERSION, &keys::u64_key(SCHEMA_VERSION))
-                    .map_err(StoreError::sled("writing the schema version"))?;
+                    .map_err(StoreError::backend("writing the schema version"))?;
                 self.flush()?;
             }
             Some(version) if version > SCHEMA_VERSION => {
@@ -378,7 +419,7 @@ impl Store {
             self.trees
                 .meta
                 .insert(keys::META_SCHEMA_VERSION, &keys::u64_key(version))
-                .map_err(StoreError::sled("writing the schema version"))?;
+                .map_err(StoreError::backend("writing the schema version"))?;
             self.flush()?;
         }
         Ok(())
@@ -396,7 +437,7 @@ impl Store {
             .trees
             .meta
             .get(keys::META_SCHEMA_VERSION)
-            .map_err(StoreError::sled("reading the schema version"))?;
+            .map_err(StoreError::backend("reading the schema version"))?;
         value
             .map(|bytes| {
                 keys::u64_from_key(&bytes, "schema version").map_err(|_| StoreError::Corrupt {
@@ -410,10 +451,9 @@ impl Store {
 
     /// Makes every write so far durable. Called by each operation before it reports success.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db
+        self.engine
             .flush()
-            .map(|_| ())
-            .map_err(StoreError::sled("flushing to disk"))
+            .map_err(StoreError::backend("flushing to disk"))
     }
 
     /// Makes the caller's committed transaction durable, sharing one fsync with the writers
@@ -435,9 +475,9 @@ impl Store {
 
     /// Bytes the database occupies on disk (a metric: sled can grow large).
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        self.db
+        self.engine
             .size_on_disk()
-            .map_err(StoreError::sled("measuring the size on disk"))
+            .map_err(StoreError::backend("measuring the size on disk"))
     }
 
     /// Changes whenever the registry changes (in this process).
@@ -466,13 +506,35 @@ impl Store {
     }
 }
 
+/// Environment variable naming a PostgreSQL database in which directory stores are kept (see
+/// [`Store::open`]).
+pub const POSTGRES_FOR_DIRECTORIES: &str = "NETRA_STORE_POSTGRES";
+
+/// Whether a configured store location is a PostgreSQL URL rather than a directory.
+pub fn is_postgres_url(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+fn postgres_for_directories() -> Option<String> {
+    std::env::var(POSTGRES_FOR_DIRECTORIES)
+        .ok()
+        .filter(|url| is_postgres_url(url))
+}
+
+/// `netra_` and a digest of the directory's absolute path: the same directory, the same schema.
+fn schema_for_directory(path: &Path) -> String {
+    use sha2::Digest;
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let digest = sha2::Sha256::digest(absolute.to_string_lossy().as_bytes());
+    format!("netra_{}", hex::encode(&digest[..10]))
+}
+
 /// Reads and increments a `meta` counter inside a transaction; ids stay dense and never repeat
 /// because the increment commits with the record that uses the id.
-fn next_id(meta: &sled::transaction::TransactionalTree, counter: &[u8]) -> TxResult<u64> {
+fn next_id(meta: &kv::TransactionalTree<'_>, counter: &[u8]) -> TxResult<u64> {
     let current = match meta.get(counter)? {
-        Some(bytes) => keys::u64_from_key(&bytes, "id counter").map_err(|error| {
-            sled::transaction::ConflictableTransactionError::Abort(StoreError::Key(error))
-        })?,
+        Some(bytes) => keys::u64_from_key(&bytes, "id counter")
+            .map_err(|error| kv::ConflictableTransactionError::Abort(StoreError::Key(error)))?,
         None => 1,
     };
     meta.insert(counter, &keys::u64_key(current + 1))?;
@@ -480,12 +542,10 @@ fn next_id(meta: &sled::transaction::TransactionalTree, counter: &[u8]) -> TxRes
 }
 
 /// Maps the error of a finished transaction to ours.
-fn tx_error(
-    action: &str,
-) -> impl FnOnce(sled::transaction::TransactionError<StoreError>) -> StoreError + '_ {
+fn tx_error(action: &str) -> impl FnOnce(kv::TransactionError) -> StoreError + '_ {
     move |error| match error {
-        sled::transaction::TransactionError::Abort(error) => error,
-        sled::transaction::TransactionError::Storage(source) => StoreError::Sled {
+        kv::TransactionError::Abort(error) => error,
+        kv::TransactionError::Storage(source) => StoreError::Backend {
             action: action.to_string(),
             source,
         },

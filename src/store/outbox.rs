@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionalTree};
-use sled::Transactional;
+use super::kv::{ConflictableTransactionError, TransactionalTree};
+use super::kv::Transactional;
 
 use super::records::ActivityRecord;
 use super::{codec, keys, next_id, tx_error, Store, StoreError, TxResult};
@@ -268,13 +268,18 @@ impl Store {
     /// Drops every delivery lease: called at open, when no delivery can be in flight, and by
     /// the worker when it stops.
     pub fn release_alert_leases(&self) -> Result<(), StoreError> {
-        if self.trees.outbox_leases.is_empty() {
+        if self
+            .trees
+            .outbox_leases
+            .is_empty()
+            .map_err(StoreError::backend("reading outbox_leases"))?
+        {
             return Ok(());
         }
         self.trees
             .outbox_leases
             .clear()
-            .map_err(StoreError::sled("releasing delivery leases"))?;
+            .map_err(StoreError::backend("releasing delivery leases"))?;
         self.flush()
     }
 
@@ -293,7 +298,7 @@ impl Store {
         let Some(first) = rows.next() else {
             return Ok(Claim::Idle);
         };
-        let (head_key, head_bytes) = first.map_err(StoreError::sled("reading the outbox"))?;
+        let (head_key, head_bytes) = first.map_err(StoreError::backend("reading the outbox"))?;
         if let Some(until) = self.lease_of(&head_key)? {
             if until > now {
                 return Ok(Claim::Busy { until });
@@ -315,7 +320,7 @@ impl Store {
                 if members.len() + 1 >= MAX_DIGEST_MESSAGES {
                     break;
                 }
-                let (key, bytes) = row.map_err(StoreError::sled("reading the outbox"))?;
+                let (key, bytes) = row.map_err(StoreError::backend("reading the outbox"))?;
                 let message: OutboxMessage = codec::decode("outbox", &key, &bytes)?;
                 let leased = self.lease_of(&key)?.is_some_and(|until| until > now);
                 if !message.sealed
@@ -367,7 +372,7 @@ impl Store {
             .trees
             .outbox_leases
             .get(key)
-            .map_err(StoreError::sled("reading outbox_leases"))?;
+            .map_err(StoreError::backend("reading outbox_leases"))?;
         Ok(lease.and_then(|bytes| {
             <[u8; 8]>::try_from(&bytes[..])
                 .ok()
@@ -458,7 +463,7 @@ impl Store {
         };
         let mut found = None;
         for entry in self.trees.alert_dead.iter() {
-            let (key, bytes) = entry.map_err(StoreError::sled("reading alert_dead"))?;
+            let (key, bytes) = entry.map_err(StoreError::backend("reading alert_dead"))?;
             if keys::outbox_parts(&key)?.1 == id {
                 found = Some((key, bytes));
                 break;
@@ -563,7 +568,7 @@ impl Store {
     pub fn endpoint_states(&self) -> Result<Vec<(String, EndpointState)>, StoreError> {
         let mut out = Vec::new();
         for entry in self.trees.alert_endpoints.iter() {
-            let (key, bytes) = entry.map_err(StoreError::sled("reading alert_endpoints"))?;
+            let (key, bytes) = entry.map_err(StoreError::backend("reading alert_endpoints"))?;
             let name = String::from_utf8_lossy(&key).into_owned();
             out.push((name, codec::decode("alert_endpoints", &key, &bytes)?));
         }
@@ -581,14 +586,17 @@ impl Store {
     }
 
     /// Messages waiting for delivery, all endpoints (the backlog gauge).
-    pub fn outbox_len(&self) -> usize {
-        self.trees.outbox.len()
+    pub fn outbox_len(&self) -> Result<usize, StoreError> {
+        self.trees
+            .outbox
+            .len()
+            .map_err(StoreError::backend("counting the outbox"))
     }
 
     fn scan_alerts<T: serde::de::DeserializeOwned>(
         &self,
         name: &'static str,
-        tree: &sled::Tree,
+        tree: &super::kv::Tree,
         endpoint: Option<&str>,
     ) -> Result<Vec<T>, StoreError> {
         let prefix = match endpoint {
@@ -597,7 +605,7 @@ impl Store {
         };
         tree.scan_prefix(prefix)
             .map(|entry| {
-                let (key, bytes) = entry.map_err(StoreError::sled(format!("reading {name}")))?;
+                let (key, bytes) = entry.map_err(StoreError::backend(format!("reading {name}")))?;
                 codec::decode(name, &key, &bytes)
             })
             .collect()
@@ -607,7 +615,7 @@ impl Store {
     pub(super) fn outbox_problems(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let mut problems = Vec::new();
         for entry in self.trees.outbox.iter() {
-            let (key, bytes) = entry.map_err(StoreError::sled("reading the outbox"))?;
+            let (key, bytes) = entry.map_err(StoreError::backend("reading the outbox"))?;
             let message: OutboxMessage = codec::decode("outbox", &key, &bytes)?;
             for id in &message.findings {
                 if self.finding(*id)?.is_none() {

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use jiff::Timestamp;
-use sled::transaction::{ConflictableTransactionError, TransactionalTree};
-use sled::Transactional;
+use super::kv::{ConflictableTransactionError, TransactionalTree};
+use super::kv::Transactional;
 
 use super::audit::{self, AuditDraft};
 use super::{codec, keys, next_id, review, tx_error, Store, StoreError, TxResult};
@@ -98,7 +98,7 @@ impl Store {
         self.trees
             .employees
             .insert(key, codec::encode(employee))
-            .map_err(StoreError::sled(format!(
+            .map_err(StoreError::backend(format!(
                 "saving employee {}",
                 employee.employee_id
             )))?;
@@ -368,7 +368,7 @@ impl Store {
             .trees
             .watched_by_handle
             .get(&handle_key)
-            .map_err(StoreError::sled("reading watched_by_handle"))?;
+            .map_err(StoreError::backend("reading watched_by_handle"))?;
         if let Some(id_bytes) = existing {
             let id = AccountId(keys::u64_from_key(&id_bytes, "watched_by_handle")?);
             let watched: WatchedAccount = self
@@ -658,14 +658,14 @@ impl Store {
     /// Saves many scan states with one flush.
     pub fn put_scan_states(&self, states: &[(AccountId, ScanState)]) -> Result<(), StoreError> {
         let _gate = self.read_gate();
-        let mut batch = sled::Batch::default();
-        for (id, state) in states {
-            batch.insert(&keys::account(*id), codec::encode(state));
-        }
+        let entries: Vec<(Vec<u8>, Vec<u8>)> = states
+            .iter()
+            .map(|(id, state)| (keys::account(*id).to_vec(), codec::encode(state)))
+            .collect();
         self.trees
             .scan_state
-            .apply_batch(batch)
-            .map_err(StoreError::sled("saving scan states"))?;
+            .insert_many(&entries)
+            .map_err(StoreError::backend("saving scan states"))?;
         self.flush()
     }
 
@@ -675,7 +675,7 @@ impl Store {
         self.trees
             .scan_state
             .insert(keys::account(id), codec::encode(state))
-            .map_err(StoreError::sled(format!(
+            .map_err(StoreError::backend(format!(
                 "saving the scan state of account {id}"
             )))?;
         self.flush()
@@ -689,7 +689,7 @@ impl Store {
     pub fn scan_states(&self) -> Result<Vec<(AccountId, ScanState)>, StoreError> {
         let mut out = Vec::new();
         for entry in self.trees.scan_state.iter() {
-            let (key, value) = entry.map_err(StoreError::sled("reading scan_state"))?;
+            let (key, value) = entry.map_err(StoreError::backend("reading scan_state"))?;
             let id = AccountId(keys::u64_from_key(&key, "scan_state")?);
             out.push((id, codec::decode("scan_state", &key, &value)?));
         }
@@ -703,7 +703,7 @@ impl Store {
             .trees
             .evidence
             .get(key)
-            .map_err(StoreError::sled("reading evidence"))?;
+            .map_err(StoreError::backend("reading evidence"))?;
         value
             .map(|bytes| codec::decode_evidence(&key, &bytes))
             .transpose()
@@ -741,13 +741,13 @@ impl Store {
                 if renamed && !current_handle.is_empty() {
                     let old_key =
                         keys::account_handle(account.platform, &account.handle).map_err(|e| {
-                            sled::transaction::ConflictableTransactionError::Abort(StoreError::Key(
+                            ConflictableTransactionError::Abort(StoreError::Key(
                                 e,
                             ))
                         })?;
                     let new_key =
                         keys::account_handle(account.platform, current_handle).map_err(|e| {
-                            sled::transaction::ConflictableTransactionError::Abort(StoreError::Key(
+                            ConflictableTransactionError::Abort(StoreError::Key(
                                 e,
                             ))
                         })?;
@@ -812,7 +812,7 @@ impl Store {
             .trees
             .account_by_handle
             .get(&key)
-            .map_err(StoreError::sled("reading account_by_handle"))?;
+            .map_err(StoreError::backend("reading account_by_handle"))?;
         match id {
             Some(bytes) => {
                 self.account(AccountId(keys::u64_from_key(&bytes, "account_by_handle")?))
@@ -835,8 +835,11 @@ impl Store {
         self.all_records("activities", &self.trees.activities)
     }
 
-    pub fn activity_count(&self) -> usize {
-        self.trees.activities.len()
+    pub fn activity_count(&self) -> Result<usize, StoreError> {
+        self.trees
+            .activities
+            .len()
+            .map_err(StoreError::backend("counting activities"))
     }
 
     pub fn finding(&self, id: FindingId) -> Result<Option<Finding>, StoreError> {
@@ -851,7 +854,7 @@ impl Store {
     pub fn queue(&self, state: ReviewState) -> Result<Vec<Finding>, StoreError> {
         let mut out = Vec::new();
         for entry in self.trees.queue.scan_prefix([state.code()]) {
-            let (key, _) = entry.map_err(StoreError::sled("reading the review queue"))?;
+            let (key, _) = entry.map_err(StoreError::backend("reading the review queue"))?;
             let id = keys::finding_from_queue(&key)?;
             let finding = self.finding(id)?.ok_or_else(|| StoreError::Corrupt {
                 tree: "queue",
@@ -874,7 +877,7 @@ impl Store {
                 problem,
             })
         };
-        let read = |action: &'static str| StoreError::sled(action);
+        let read = |action: &'static str| StoreError::backend(action);
 
         for account in self.accounts()? {
             if self.employee(&account.employee_id)?.is_none() {
@@ -978,14 +981,16 @@ impl Store {
             }
             queued += usize::from(should_queue);
         }
-        if self.trees.queue.len() != queued {
+        let queue_len = self
+            .trees
+            .queue
+            .len()
+            .map_err(StoreError::backend("counting the queue"))?;
+        if queue_len != queued {
             note(
                 "queue",
                 b"",
-                format!(
-                    "{} entries for {queued} queued findings",
-                    self.trees.queue.len()
-                ),
+                format!("{queue_len} entries for {queued} queued findings"),
             );
         }
         for (problem, key) in self.outbox_problems()? {
@@ -1008,12 +1013,12 @@ impl Store {
     pub(super) fn get_record<T: serde::de::DeserializeOwned>(
         &self,
         tree_name: &'static str,
-        tree: &sled::Tree,
+        tree: &super::kv::Tree,
         key: &[u8],
     ) -> Result<Option<T>, StoreError> {
         let value = tree
             .get(key)
-            .map_err(StoreError::sled(format!("reading {tree_name}")))?;
+            .map_err(StoreError::backend(format!("reading {tree_name}")))?;
         value
             .map(|bytes| codec::decode(tree_name, key, &bytes))
             .transpose()
@@ -1022,12 +1027,12 @@ impl Store {
     pub(super) fn all_records<T: serde::de::DeserializeOwned>(
         &self,
         tree_name: &'static str,
-        tree: &sled::Tree,
+        tree: &super::kv::Tree,
     ) -> Result<Vec<T>, StoreError> {
         tree.iter()
             .map(|entry| {
                 let (key, value) =
-                    entry.map_err(StoreError::sled(format!("reading {tree_name}")))?;
+                    entry.map_err(StoreError::backend(format!("reading {tree_name}")))?;
                 codec::decode(tree_name, &key, &value)
             })
             .collect()

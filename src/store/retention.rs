@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
-use sled::Transactional;
+use super::kv::Transactional;
 
 use super::audit::{append, AuditDraft};
 use super::records::{abort, decode_tx};
@@ -106,7 +106,7 @@ impl Store {
         self.trees
             .purged
             .contains_key(keys::finding(id))
-            .map_err(StoreError::sled("reading purged findings"))
+            .map_err(StoreError::backend("reading purged findings"))
     }
 
     /// Runs retention as of `now`.
@@ -225,13 +225,13 @@ impl Store {
         let Some(finding) = self.finding(id)? else {
             return Ok(false);
         };
-        let history_keys: Vec<sled::IVec> = self
+        let history_keys: Vec<super::kv::IVec> = self
             .trees
             .history
             .scan_prefix(keys::finding(id))
             .keys()
             .collect::<Result<_, _>>()
-            .map_err(StoreError::sled("reading review history"))?;
+            .map_err(StoreError::backend("reading review history"))?;
         let activity_key = keys::activity(finding.platform, &finding.platform_activity_id)?;
         let trees = &self.trees;
         let _gate = self.read_gate();
@@ -324,7 +324,7 @@ impl Store {
         let mut payloads_needed: HashSet<String> = HashSet::new();
         let mut payloads_seen: HashSet<String> = HashSet::new();
         for entry in self.trees.activities.iter() {
-            let (key, value) = entry.map_err(StoreError::sled("reading activities"))?;
+            let (key, value) = entry.map_err(StoreError::backend("reading activities"))?;
             let activity: Activity = codec::decode("activities", &key, &value)?;
             let old = activity.observed_at < cutoff;
             let needed = !old
@@ -373,7 +373,7 @@ impl Store {
                 .trees
                 .evidence
                 .remove(key)
-                .map_err(StoreError::sled("deleting a raw payload"))?;
+                .map_err(StoreError::backend("deleting a raw payload"))?;
             deleted += usize::from(removed.is_some());
         }
         if deleted > 0 {

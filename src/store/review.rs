@@ -5,8 +5,8 @@
 //! transaction on the stored finding, so a race between two reviewers has one winner.
 
 use jiff::{SignedDuration, Timestamp};
-use sled::transaction::{ConflictableTransactionError, TransactionalTree};
-use sled::Transactional;
+use super::kv::{ConflictableTransactionError, TransactionalTree};
+use super::kv::Transactional;
 
 use super::audit::{append, AuditDraft};
 use super::records::decode_tx;
@@ -155,18 +155,18 @@ fn queue_key(finding: &Finding) -> Option<[u8; 18]> {
 }
 
 /// meta, audit, findings, queue, history.
-type ReviewTrees = (
-    TransactionalTree,
-    TransactionalTree,
-    TransactionalTree,
-    TransactionalTree,
-    TransactionalTree,
+type ReviewTrees<'t> = (
+    TransactionalTree<'t>,
+    TransactionalTree<'t>,
+    TransactionalTree<'t>,
+    TransactionalTree<'t>,
+    TransactionalTree<'t>,
 );
 
 /// Applies `rule` to the stored finding inside a transaction; returns the changed finding, or
 /// the rule's refusal (which the caller turns into an abort or a bulk error).
 fn review_in_tx(
-    (meta, audit, findings, queue, history): &ReviewTrees,
+    (meta, audit, findings, queue, history): &ReviewTrees<'_>,
     id: FindingId,
     actor: &str,
     now: Timestamp,
@@ -221,7 +221,7 @@ impl Store {
     fn review_transaction<T>(
         &self,
         action: &str,
-        work: impl Fn(&ReviewTrees) -> TxResult<T>,
+        work: impl Fn(&ReviewTrees<'_>) -> TxResult<T>,
     ) -> Result<T, StoreError> {
         let trees = &self.trees;
         let _gate = self.read_gate();
@@ -323,7 +323,7 @@ impl Store {
     pub fn release_expired_claims(&self, now: Timestamp) -> Result<usize, StoreError> {
         let mut expired = Vec::new();
         for entry in self.trees.queue.scan_prefix([ReviewState::InReview.code()]) {
-            let (key, _) = entry.map_err(StoreError::sled("reading the review queue"))?;
+            let (key, _) = entry.map_err(StoreError::backend("reading the review queue"))?;
             let id = keys::finding_from_queue(&key)?;
             if let Some(finding) = self.finding(id)? {
                 if let Some(claim) = &finding.claim {
@@ -355,7 +355,7 @@ impl Store {
             .history
             .scan_prefix(keys::finding(id))
             .map(|entry| {
-                let (key, value) = entry.map_err(StoreError::sled("reading review history"))?;
+                let (key, value) = entry.map_err(StoreError::backend("reading review history"))?;
                 codec::decode("history", &key, &value)
             })
             .collect()
@@ -377,7 +377,7 @@ impl Store {
         let mut scanned = 0usize;
         let mut last_key = None;
         for entry in self.trees.findings.range(..end).rev() {
-            let (key, value) = entry.map_err(StoreError::sled("reading findings"))?;
+            let (key, value) = entry.map_err(StoreError::backend("reading findings"))?;
             scanned += 1;
             let id = keys::u64_from_key(&key, "finding key")?;
             last_key = Some(id);
@@ -422,7 +422,7 @@ impl Store {
         let mut scanned = 0usize;
         let mut last_key = None;
         for entry in self.trees.cases.range(..end).rev() {
-            let (key, value) = entry.map_err(StoreError::sled("reading cases"))?;
+            let (key, value) = entry.map_err(StoreError::backend("reading cases"))?;
             scanned += 1;
             last_key = Some(keys::u64_from_key(&key, "case key")?);
             let case: Case = codec::decode("cases", &key, &value)?;

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 
 use super::audit::{self, AuditDraft};
 use super::records::{abort, decode_tx};
-use sled::Transactional;
+use super::kv::Transactional;
 
 use super::{codec, keys, tx_error, Store, StoreError};
 use crate::model::{Account, AccountId, Finding, FindingId, Presence, SnapshotState};
@@ -27,7 +27,7 @@ impl Store {
         self.trees
             .snapshots
             .insert(keys::account(id), codec::encode(state))
-            .map_err(StoreError::sled(format!(
+            .map_err(StoreError::backend(format!(
                 "saving the snapshot of account {id}"
             )))?;
         self.flush()
