@@ -44,7 +44,7 @@ pub const SECRET_KEYS: &[&str] = &["sources.x.bearer_token"];
 pub const ENV_PREFIX: &str = "NETRA_";
 
 /// Variables that carry the prefix but are command-line settings, not keys.
-const ENV_NOT_KEYS: &[&str] = &["NETRA_CONFIG"];
+const ENV_NOT_KEYS: &[&str] = &["NETRA_CONFIG", crate::store::POSTGRES_FOR_DIRECTORIES];
 
 /// The file as written: every field optional with a default, unknown keys rejected.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -64,7 +64,7 @@ pub struct RawConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RawStore {
-    /// Directory of the sled database.
+    /// Directory of the sled database, or a `postgres://` URL (several replicas, one store).
     pub path: String,
     /// sled's page cache. Its default (1 GiB) is far more than Netra needs, and sled is known to
     /// use several times this in RSS, so it is set explicitly and kept small.
@@ -189,6 +189,9 @@ pub struct RawScan {
     pub host_budget_per_min: i64,
     /// How long `serve` waits for in-flight work after SIGINT/SIGTERM before it gives up.
     pub shutdown_grace_secs: i64,
+    /// With several replicas on PostgreSQL: how long a replica's claim on a scan lasts. A
+    /// replica that dies loses its claims this long after; a scan must finish within it.
+    pub lease_secs: i64,
     /// On an account's first scan, how far back its history is read.
     pub backfill_days: i64,
     /// How far back a watched account's posts are checked for likes, reposts and replies.
@@ -209,6 +212,7 @@ impl Default for RawScan {
             max_concurrent_per_host: 2,
             host_budget_per_min: 20,
             shutdown_grace_secs: 20,
+            lease_secs: 300,
             backfill_days: 14,
             reverse_window_days: 14,
             snapshot_interval_secs: 86_400,
@@ -396,6 +400,7 @@ pub struct ScanConfig {
     pub max_concurrent_per_host: usize,
     pub host_budget_per_min: f64,
     pub shutdown_grace: Duration,
+    pub lease: Duration,
     pub backfill: Duration,
     pub reverse_window: Duration,
     /// `None`: snapshots are off.
@@ -1017,6 +1022,7 @@ impl RawConfig {
                 0,
                 3600,
             ),
+            lease: seconds("scan.lease_secs", self.scan.lease_secs, 1, 86_400),
             snapshot_interval: Some(seconds(
                 "scan.snapshot_interval_secs",
                 self.scan.snapshot_interval_secs,

@@ -24,7 +24,7 @@ use crate::pipeline::Pipeline;
 use crate::scheduler::policy::PolicyConfig;
 use crate::scheduler::{ScanOutcome, Scheduler, SchedulerConfig};
 use crate::sources::AccountRef;
-use crate::store::StoreError;
+use crate::store::{ScanClaim, StoreError};
 
 /// How often the daemon looks whether the registry changed (a cheap counter). Store-derived
 /// gauges are not refreshed here: `/metrics` reads them fresh on every scrape.
@@ -104,6 +104,10 @@ pub struct Daemon {
     shutdown_grace: Duration,
     /// Flagged posts due for a deletion re-check.
     rechecks: Arc<Mutex<RecheckPlan>>,
+    /// This process's name in scan claims (several replicas on PostgreSQL).
+    replica: Arc<str>,
+    /// How long a scan claim lasts (`scan.lease_secs`).
+    lease: Duration,
 }
 
 /// How stale the re-check plan may get before it is rebuilt from the review queue.
@@ -136,6 +140,8 @@ impl Daemon {
             max_concurrent: scan.max_concurrent_requests,
             shutdown_grace: scan.shutdown_grace,
             rechecks: Arc::new(Mutex::new(RecheckPlan::default())),
+            replica: replica_name().into(),
+            lease: scan.lease,
         }
     }
 
@@ -197,8 +203,52 @@ impl Daemon {
         Ok(count)
     }
 
-    /// Scans one account (registered or watched), then schedules its next scan.
+    /// Scans one account (registered or watched) now, due or not, then schedules its next
+    /// scan. Another replica's scan in progress still comes first.
     pub async fn scan_one(&self, id: AccountId) -> Result<Summary, DaemonError> {
+        self.scan(id, Turn::Forced).await
+    }
+
+    /// Claims the account's scan for this replica (on PostgreSQL, shared with the others), and
+    /// for the daemon's own scans takes a request from its host's shared budget. Answers the
+    /// time to look again when the scan is not this replica's to do now.
+    async fn claim(&self, id: AccountId, turn: Turn) -> Result<Option<Timestamp>, DaemonError> {
+        let now = Timestamp::now();
+        let (host, budget) = if turn != Turn::Scheduled {
+            (None, None)
+        } else {
+            let scheduler = self.scheduler();
+            let host = scheduler.host_of(id).map(str::to_string);
+            let budget = host
+                .as_deref()
+                .and_then(|host| scheduler.host_budget_per_min(host));
+            (host, budget)
+        };
+        let store = self.pipeline.store.clone();
+        let (replica, lease) = (self.replica.clone(), self.lease);
+        let claim = tokio::task::spawn_blocking(move || {
+            if let (Some(host), Some(budget)) = (&host, budget) {
+                if !store.take_host_token(host, budget, now)? {
+                    let wait = Duration::from_secs_f64(60.0 / budget.max(1.0));
+                    return Ok(ScanClaim::NotDue { due_at: now + wait });
+                }
+            }
+            store.claim_scan(id, &replica, now, now, lease, turn == Turn::Forced)
+        })
+        .await
+        .map_err(|e| DaemonError::Task(e.to_string()))??;
+        Ok(match claim {
+            ScanClaim::Claimed => None,
+            ScanClaim::NotDue { due_at: at } | ScanClaim::Leased { until: at } => Some(at),
+        })
+    }
+
+    async fn scan(&self, id: AccountId, turn: Turn) -> Result<Summary, DaemonError> {
+        if let Some(again_at) = self.claim(id, turn).await? {
+            tracing::debug!(account = %id, %again_at, "Another replica has this scan.");
+            self.scheduler().postpone(id, again_at);
+            return Ok(Summary::default());
+        }
         let now = Timestamp::now();
         let store = self.pipeline.store.clone();
         let (account, watched, stored_state) = tokio::task::spawn_blocking(move || {
@@ -258,9 +308,13 @@ impl Daemon {
         self.scheduler()
             .finish(id, finished, outcome, rate_limit, &mut state);
         let store = self.pipeline.store.clone();
-        tokio::task::spawn_blocking(move || store.put_scan_state(id, &state))
-            .await
-            .map_err(|e| DaemonError::Task(e.to_string()))??;
+        let replica = self.replica.clone();
+        tokio::task::spawn_blocking(move || {
+            store.put_scan_state(id, &state)?;
+            store.finish_scan_claim(id, &replica, state.next_due_at)
+        })
+        .await
+        .map_err(|e| DaemonError::Task(e.to_string()))??;
         Ok(summary)
     }
 
@@ -364,13 +418,13 @@ impl Daemon {
             .collect();
         let mut summary = Summary::default();
         for group in [registered, watched] {
-            summary.add(&self.scan_all(group).await);
+            summary.add(&self.scan_all(group, all).await);
         }
         Ok(summary)
     }
 
     /// Scans every listed account once, at most `max_concurrent` at a time.
-    async fn scan_all(&self, ids: Vec<AccountId>) -> Summary {
+    async fn scan_all(&self, ids: Vec<AccountId>, all: bool) -> Summary {
         let semaphore = Arc::new(Semaphore::new(self.max_concurrent));
         let mut tasks = JoinSet::new();
         for id in ids {
@@ -379,7 +433,8 @@ impl Daemon {
             };
             let daemon = self.clone();
             tasks.spawn(async move {
-                let result = daemon.scan_one(id).await;
+                let turn = if all { Turn::Forced } else { Turn::Due };
+                let result = daemon.scan(id, turn).await;
                 drop(permit);
                 result
             });
@@ -427,7 +482,7 @@ impl Daemon {
                 Some(id) => {
                     let daemon = self.clone();
                     tasks.spawn(async move {
-                        let result = daemon.scan_one(id).await;
+                        let result = daemon.scan(id, Turn::Scheduled).await;
                         drop(permit);
                         result
                     });
@@ -469,6 +524,29 @@ impl Daemon {
         self.pipeline.store.flush()?;
         Ok(summary)
     }
+}
+
+/// Why an account is being scanned, which decides what its claim checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Turn {
+    /// The daemon's scheduler says it is due: it must be due for every replica, and its host's
+    /// shared budget must allow a request.
+    Scheduled,
+    /// `scan --once` found it due.
+    Due,
+    /// An operator asked for it (`scan --once --account`, `--all`).
+    Forced,
+}
+
+/// `host:pid:random`: unique among the replicas sharing a store, and telling in the database
+/// which machine holds a claim.
+fn replica_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|name| name.trim().to_string())
+        .unwrap_or_default();
+    let mut random = [0u8; 4];
+    let _ = getrandom::getrandom(&mut random);
+    format!("{host}:{}:{}", std::process::id(), hex::encode(random))
 }
 
 /// Per platform: the registry version the maps were built from, and the maps.

@@ -38,8 +38,12 @@ use crate::store::{Claim, Finish, OutboxMessage, Store, StoreError};
 use deliver::Outcome;
 use format::{AlertItem, PersonalData};
 
-/// Added to the request timeout to make a lease: a lease must outlive the longest attempt.
-const LEASE_MARGIN: Duration = Duration::from_secs(30);
+/// Added to the request timeout to make a lease: a lease must outlive the longest attempt
+/// (claim, sign, send, record). It is also how long a message waits after its replica died
+/// mid-delivery on PostgreSQL, where a restart cannot tell its own old leases from another
+/// replica's live ones, so it is kept short. An attempt that overruns it may be sent twice,
+/// which receivers absorb by webhook-id.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
 
 /// The longest `Retry-After` honoured as given; longer ones are cut to this (RFC 9110 allows
 /// any delay, and a receiver must not park an endpoint for days by accident).

@@ -243,6 +243,29 @@ impl Scheduler {
         chosen
     }
 
+    /// Hands back an account taken with [`Scheduler::take_due`] without scanning it, due again
+    /// at `at`: another replica scanned it already, or is scanning it.
+    pub fn postpone(&mut self, id: AccountId, at: Timestamp) {
+        let Some(entry) = self.entries.get_mut(&id) else {
+            return;
+        };
+        let was_in_flight = std::mem::replace(&mut entry.in_flight, false);
+        entry.generation += 1;
+        entry.due = at;
+        let (host, generation) = (entry.host.clone(), entry.generation);
+        if was_in_flight {
+            let host = self.host_mut(&host);
+            host.in_flight = host.in_flight.saturating_sub(1);
+        }
+        self.queue
+            .push(Reverse((at.as_millisecond(), id, generation)));
+    }
+
+    /// The host an account's requests go to.
+    pub fn host_of(&self, id: AccountId) -> Option<&str> {
+        self.entries.get(&id).map(|entry| entry.host.as_str())
+    }
+
     /// Records the end of a scan and schedules the account's next one; returns the state to
     /// store. `rate_limit` is what the host's last response said about its budget.
     pub fn finish(

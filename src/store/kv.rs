@@ -87,10 +87,6 @@ enum TreeInner {
 }
 
 impl Tree {
-    pub fn name(&self) -> &'static str {
-        self.name
-    }
-
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<IVec>, KvError> {
         match &self.inner {
             TreeInner::Sled(tree) => Ok(tree.get(key)?),
@@ -312,10 +308,6 @@ impl DoubleEndedIterator for Iter {
 impl Iter {
     pub fn keys(self) -> impl DoubleEndedIterator<Item = Result<IVec, KvError>> {
         self.map(|entry| entry.map(|(key, _)| key))
-    }
-
-    pub fn values(self) -> impl DoubleEndedIterator<Item = Result<IVec, KvError>> {
-        self.map(|entry| entry.map(|(_, value)| value))
     }
 }
 

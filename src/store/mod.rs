@@ -57,6 +57,7 @@ mod kv;
 mod outbox;
 mod postgres;
 mod records;
+mod replicas;
 mod retention;
 mod review;
 mod snapshots;
@@ -68,6 +69,7 @@ pub use access::{check_user_name, NewUser, UserChange};
 pub use audit::{AuditDraft, AuditEntry, AuditReport};
 pub use outbox::{AlertRoute, Claim, DeadLetter, EndpointState, Finish, OutboxMessage};
 pub use records::{ActivityRecord, Change, Ingest, IntegrityProblem, RecordOutcome, RowOutcome};
+pub use replicas::ScanClaim;
 pub use retention::{is_minimised, PurgeReport, RetentionPolicy};
 pub use review::{FindingFilter, Page};
 
@@ -522,7 +524,7 @@ fn postgres_for_directories() -> Option<String> {
 }
 
 /// `netra_` and a digest of the directory's absolute path: the same directory, the same schema.
-fn schema_for_directory(path: &Path) -> String {
+pub fn schema_for_directory(path: &Path) -> String {
     use sha2::Digest;
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let digest = sha2::Sha256::digest(absolute.to_string_lossy().as_bytes());

@@ -266,8 +266,12 @@ impl Store {
     }
 
     /// Drops every delivery lease: called at open, when no delivery can be in flight, and by
-    /// the worker when it stops.
+    /// the worker when it stops. On PostgreSQL other replicas may be delivering, so leases are
+    /// left to expire instead.
     pub fn release_alert_leases(&self) -> Result<(), StoreError> {
+        if self.engine.postgres().is_some() {
+            return Ok(());
+        }
         if self
             .trees
             .outbox_leases
@@ -340,8 +344,16 @@ impl Store {
         let _gate = self.read_gate();
         let claimed = (&self.trees.outbox, &self.trees.outbox_leases)
             .transaction(|(outbox, leases)| {
-                // Compare-and-set: every row must still be as read, or nothing is written.
+                // Compare-and-set: every row must still be as read, and the head not leased by
+                // another worker (another replica, on PostgreSQL), or nothing is written.
                 if outbox.get(&head_key)?.as_deref() != Some(&head_bytes[..]) {
+                    return Ok(false);
+                }
+                let leased = leases
+                    .get(&head_key)?
+                    .and_then(|bytes| lease_expiry(&bytes))
+                    .is_some_and(|until| until > now);
+                if leased {
                     return Ok(false);
                 }
                 for (key, bytes, _) in &members {
@@ -373,11 +385,7 @@ impl Store {
             .outbox_leases
             .get(key)
             .map_err(StoreError::backend("reading outbox_leases"))?;
-        Ok(lease.and_then(|bytes| {
-            <[u8; 8]>::try_from(&bytes[..])
-                .ok()
-                .and_then(keys::time_from_bytes)
-        }))
+        Ok(lease.and_then(|bytes| lease_expiry(&bytes)))
     }
 
     /// Records how a delivery of a claimed message ended, with the endpoint's state, in one
@@ -625,4 +633,11 @@ impl Store {
         }
         Ok(problems)
     }
+}
+
+/// The expiry time stored as a delivery lease.
+fn lease_expiry(bytes: &[u8]) -> Option<Timestamp> {
+    <[u8; 8]>::try_from(bytes)
+        .ok()
+        .and_then(keys::time_from_bytes)
 }

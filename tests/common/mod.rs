@@ -2,6 +2,7 @@
 //! replaying HTTP server.
 #![allow(dead_code)]
 
+pub mod raw;
 pub mod replay;
 pub mod webdriver;
 
@@ -68,5 +69,18 @@ pub fn detection(rule_id: &str, status: RuleStatus) -> Detection {
             text: "Ayo".into(),
         }],
         reason: "Mengajak memilih paslon 02".into(),
+    }
+}
+
+/// sled's file lock outlives a dropped handle for a moment (its flusher thread lets go last),
+/// so reopening right after a drop retries briefly instead of failing.
+pub fn retry<T, E: std::fmt::Debug>(mut open: impl FnMut() -> Result<T, E>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match open() {
+            Ok(value) => return value,
+            Err(error) if std::time::Instant::now() > deadline => panic!("cannot open: {error:?}"),
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+        }
     }
 }
