@@ -357,6 +357,7 @@ pub fn list_findings(
                 "platform": finding.platform,
                 "activity_id": finding.platform_activity_id,
                 "rule": detection.rule_id,
+                "rule_status": detection.status,
                 "category": detection.category,
                 "severity": detection.severity,
                 "status": finding.review_state,

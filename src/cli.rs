@@ -96,6 +96,26 @@ pub enum Command {
     /// Retention (UU PDP): purge what is no longer needed.
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// The store itself: move it to another engine.
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy a whole store into an empty one on another engine (sled → PostgreSQL), then check
+    /// entry counts and the audit chain on both sides. Stop `serve` first.
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The store to copy: `sled:PATH` (or a directory), or a PostgreSQL URL.
+    #[arg(long)]
+    pub from: String,
+    /// The empty store to fill: a PostgreSQL URL, or `sled:PATH`.
+    #[arg(long)]
+    pub to: String,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -454,6 +474,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let now = args.now.unwrap_or_else(jiff::Timestamp::now);
             let report = store.purge(loaded.config.retention.policy, now)?;
             println!("{}", serde_json::to_string(&report)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Store(StoreCommand::Migrate(args)) => {
+            let from = open_location(&args.from).context("cannot open the source store")?;
+            let to = open_location(&args.to).context("cannot open the target store")?;
+            let report = from.copy_into(&to)?;
+            eprintln!("{report}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit(AuditCommand::Verify(args)) => {
@@ -866,6 +893,18 @@ fn audit_verify(store: &Store, args: &AuditVerifyArgs) -> anyhow::Result<ExitCod
 /// Loads and validates the configuration for a command that needs it.
 pub fn load_config(source: &ConfigSource) -> anyhow::Result<Loaded> {
     Ok(config::load(source, std::env::vars())?)
+}
+
+/// Opens a store named on the command line: `sled:PATH`, a PostgreSQL URL, or a directory.
+fn open_location(location: &str) -> anyhow::Result<Store> {
+    let store = if let Some(path) = location.strip_prefix("sled:") {
+        Store::open_sled(std::path::Path::new(path), 64 << 20)?
+    } else if crate::store::is_postgres_url(location) {
+        Store::open_postgres(location, None)?
+    } else {
+        Store::open(std::path::Path::new(location), 64 << 20)?
+    };
+    Ok(store)
 }
 
 /// Opens the store named in the configuration.

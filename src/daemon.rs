@@ -204,7 +204,7 @@ impl Daemon {
     }
 
     /// Scans one account (registered or watched) now, due or not, then schedules its next
-    /// scan. Another replica's scan in progress still comes first.
+    /// scan.
     pub async fn scan_one(&self, id: AccountId) -> Result<Summary, DaemonError> {
         self.scan(id, Turn::Forced).await
     }
@@ -534,7 +534,8 @@ enum Turn {
     Scheduled,
     /// `scan --once` found it due.
     Due,
-    /// An operator asked for it (`scan --once --account`, `--all`).
+    /// An operator asked for it (`scan --once --account`, `--all`): claimed even from another
+    /// replica.
     Forced,
 }
 

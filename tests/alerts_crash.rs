@@ -186,7 +186,8 @@ async fn sigkill_during_delivery_loses_no_alert_and_ids_deduplicate_to_exactly_o
         let start = Instant::now();
         // On PostgreSQL the killed run's delivery lease (2 s timeout + 5 s margin) must expire
         // first; on sled a restart releases it at once.
-        while seen.ids.lock().unwrap().len() == before && start.elapsed() < Duration::from_secs(10) {
+        while seen.ids.lock().unwrap().len() == before && start.elapsed() < Duration::from_secs(10)
+        {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         tokio::time::sleep(Duration::from_millis(random_below(300))).await;

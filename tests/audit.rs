@@ -7,9 +7,9 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
+use common::raw::RawTree;
 use jiff::Timestamp;
 use netra::access::{Role, Scope};
-use common::raw::RawTree;
 use netra::store::{AuditDraft, NewUser, Store};
 
 fn store_with_history(path: &Path) -> (u64, String) {

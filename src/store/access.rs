@@ -1,9 +1,9 @@
 //! Users and API tokens. Tokens are kept as SHA-256 digests only; the secret is shown once by
 //! the caller and never reaches the store. Every change is audited in its own transaction.
 
-use jiff::Timestamp;
-use super::kv::TransactionalTree;
 use super::kv::Transactional;
+use super::kv::TransactionalTree;
+use jiff::Timestamp;
 
 use super::audit::{append, AuditDraft};
 use super::records::{abort, decode_tx};

@@ -7,11 +7,11 @@
 //! past the last entry) are all found by [`Store::verify_audit`]. A history rewritten from the
 //! start is only caught against a head recorded elsewhere: `netra audit verify --checkpoint`.
 
+use super::kv::Transactional;
+use super::kv::{ConflictableTransactionError, TransactionalTree};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use super::kv::{ConflictableTransactionError, TransactionalTree};
-use super::kv::Transactional;
 
 use super::{codec, keys, tx_error, Store, StoreError, TxResult};
 

@@ -90,7 +90,10 @@ impl Store {
             let tree = self.trees.by_name(entry.tree).expect("validated tree name");
             tree.insert(entry.key, entry.value)
                 .map(|_| ())
-                .map_err(StoreError::backend(format!("importing into {}", entry.tree)))
+                .map_err(StoreError::backend(format!(
+                    "importing into {}",
+                    entry.tree
+                )))
         })?;
         // The dump's meta lines replaced the version written at open; make it the dump's.
         self.trees
@@ -103,7 +106,7 @@ impl Store {
         Ok(count)
     }
 
-    fn ensure_empty(&self) -> Result<(), StoreError> {
+    pub(super) fn ensure_empty(&self) -> Result<(), StoreError> {
         for (name, _) in TREE_NAMES {
             let tree = self
                 .trees

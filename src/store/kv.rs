@@ -449,7 +449,10 @@ impl From<sled::transaction::TransactionError<StoreError>> for TransactionError 
 /// One tree as seen from inside a transaction: reads see the transaction's own writes.
 pub enum TransactionalTree<'t> {
     Sled(&'t sled::transaction::TransactionalTree),
-    Postgres { tx: &'t PgTx<'t>, tree: &'static str },
+    Postgres {
+        tx: &'t PgTx<'t>,
+        tree: &'static str,
+    },
 }
 
 impl TransactionalTree<'_> {
@@ -463,11 +466,7 @@ impl TransactionalTree<'_> {
     }
 
     /// Sets `key`; returns the value it replaced.
-    pub fn insert(
-        &self,
-        key: impl AsRef<[u8]>,
-        value: impl Into<IVec>,
-    ) -> TxResult<Option<IVec>> {
+    pub fn insert(&self, key: impl AsRef<[u8]>, value: impl Into<IVec>) -> TxResult<Option<IVec>> {
         let value: IVec = value.into();
         match self {
             TransactionalTree::Sled(tree) => Ok(tree.insert(key.as_ref(), value)?),
@@ -560,7 +559,10 @@ mod tests {
     fn bounds_become_half_open() {
         assert_eq!(lower_as_inclusive(Bound::Excluded(vec![5])), vec![5, 0]);
         assert_eq!(lower_as_inclusive(Bound::Unbounded), Vec::<u8>::new());
-        assert_eq!(upper_as_exclusive(Bound::Included(vec![5])), Some(vec![5, 0]));
+        assert_eq!(
+            upper_as_exclusive(Bound::Included(vec![5])),
+            Some(vec![5, 0])
+        );
         assert_eq!(upper_as_exclusive(Bound::Unbounded), None);
     }
 }

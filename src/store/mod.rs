@@ -51,6 +51,7 @@
 mod access;
 pub mod audit;
 mod codec;
+mod copy;
 mod dump;
 pub mod keys;
 mod kv;
@@ -67,6 +68,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use access::{check_user_name, NewUser, UserChange};
 pub use audit::{AuditDraft, AuditEntry, AuditReport};
+pub use copy::CopyReport;
 pub use outbox::{AlertRoute, Claim, DeadLetter, EndpointState, Finish, OutboxMessage};
 pub use records::{ActivityRecord, Change, Ingest, IntegrityProblem, RecordOutcome, RowOutcome};
 pub use replicas::ScanClaim;
@@ -319,11 +321,18 @@ impl Store {
         if let Some(url) = postgres_for_directories() {
             return Store::open_postgres(&url, Some(schema_for_directory(path)));
         }
+        Store::open_sled(path, cache_capacity_bytes)
+    }
+
+    /// Opens (or creates) the sled database at `path`, whatever the environment says.
+    pub fn open_sled(path: &Path, cache_capacity_bytes: u64) -> Result<Store, StoreError> {
         let db = sled::Config::new()
             .path(path)
             .cache_capacity(cache_capacity_bytes)
             .open()
-            .map_err(|error| StoreError::backend(format!("opening {}", path.display()))(error.into()))?;
+            .map_err(|error| {
+                StoreError::backend(format!("opening {}", path.display()))(error.into())
+            })?;
         if db.was_recovered() {
             tracing::info!(path = %path.display(), "Opened an existing store.");
         } else {
@@ -353,8 +362,8 @@ impl Store {
     /// Opens the store kept in the PostgreSQL database at `url` (in `schema`, or the
     /// connection's default), applying the SQL migrations it has not seen yet.
     pub fn open_postgres(url: &str, schema: Option<String>) -> Result<Store, StoreError> {
-        let postgres = postgres::Postgres::open(url, schema)
-            .map_err(|error| StoreError::Backend {
+        let postgres =
+            postgres::Postgres::open(url, schema).map_err(|error| StoreError::Backend {
                 action: "opening the PostgreSQL store".into(),
                 source: kv::KvError::Postgres(error),
             })?;

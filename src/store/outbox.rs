@@ -19,10 +19,10 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use super::kv::Transactional;
+use super::kv::{ConflictableTransactionError, TransactionalTree};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use super::kv::{ConflictableTransactionError, TransactionalTree};
-use super::kv::Transactional;
 
 use super::records::ActivityRecord;
 use super::{codec, keys, next_id, tx_error, Store, StoreError, TxResult};

@@ -21,8 +21,16 @@ use super::kv::{ConflictableTransactionError, Direction, KvError, TransactionErr
 /// Versioned migrations, applied in order at open; `netra_migrations` records which ran.
 /// Never edit one that has shipped: add the next.
 const MIGRATIONS: &[(i32, &str, &str)] = &[
-    (1, "key-value trees", include_str!("../../migrations/postgres/0001_kv.sql")),
-    (2, "leases and shared budgets", include_str!("../../migrations/postgres/0002_leases.sql")),
+    (
+        1,
+        "key-value trees",
+        include_str!("../../migrations/postgres/0001_kv.sql"),
+    ),
+    (
+        2,
+        "leases and shared budgets",
+        include_str!("../../migrations/postgres/0002_leases.sql"),
+    ),
 ];
 
 /// Connections one process keeps open at most; more callers wait for a free one. PostgreSQL
@@ -243,7 +251,9 @@ impl Postgres {
     }
 
     fn lock_pool(&self) -> std::sync::MutexGuard<'_, Pool> {
-        self.pool.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.pool
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// A connection from the pool, a new one if there is room, or the next one freed.
@@ -320,7 +330,11 @@ impl Postgres {
         let connection = self.connection()?;
         connection.batch("starting the migrations", "BEGIN")?;
         let applied = self.migrate_in(&connection);
-        let end = if applied.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        let end = if applied.is_ok() {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        };
         let ended = connection.batch("finishing the migrations", end);
         applied.and(ended)
     }
@@ -361,16 +375,6 @@ impl Postgres {
             )?;
         }
         Ok(())
-    }
-
-    /// Versions of the migrations this database has applied.
-    pub fn applied_migrations(&self) -> Result<Vec<i32>, PgError> {
-        let rows = self.connection()?.query(
-            "reading applied migrations",
-            "SELECT version FROM netra_migrations ORDER BY version",
-            &[],
-        )?;
-        Ok(rows.iter().map(|row| row.get(0)).collect())
     }
 
     pub fn get(&self, tree: &str, key: &[u8]) -> Result<Option<Vec<u8>>, PgError> {
@@ -415,7 +419,9 @@ impl Postgres {
     }
 
     pub fn count(&self, tree: &str) -> Result<usize, PgError> {
-        let rows = self.connection()?.query("counting a tree", COUNT, &[&tree])?;
+        let rows = self
+            .connection()?
+            .query("counting a tree", COUNT, &[&tree])?;
         let count: i64 = rows.first().map(|row| row.get(0)).unwrap_or(0);
         Ok(usize::try_from(count).unwrap_or(usize::MAX))
     }
@@ -471,7 +477,10 @@ impl Postgres {
         let connection = self.connection().map_err(storage)?;
         for attempt in 1..=MAX_ATTEMPTS {
             connection
-                .batch("starting a transaction", "BEGIN ISOLATION LEVEL SERIALIZABLE")
+                .batch(
+                    "starting a transaction",
+                    "BEGIN ISOLATION LEVEL SERIALIZABLE",
+                )
                 .map_err(storage)?;
             let outcome = work(&PgTx {
                 connection: &connection,

@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
-use jiff::Timestamp;
-use super::kv::{ConflictableTransactionError, TransactionalTree};
 use super::kv::Transactional;
+use super::kv::{ConflictableTransactionError, TransactionalTree};
+use jiff::Timestamp;
 
 use super::audit::{self, AuditDraft};
 use super::{codec, keys, next_id, review, tx_error, Store, StoreError, TxResult};
@@ -739,18 +739,10 @@ impl Store {
                         .trim_start_matches('@')
                         .eq_ignore_ascii_case(current_handle.trim_start_matches('@'));
                 if renamed && !current_handle.is_empty() {
-                    let old_key =
-                        keys::account_handle(account.platform, &account.handle).map_err(|e| {
-                            ConflictableTransactionError::Abort(StoreError::Key(
-                                e,
-                            ))
-                        })?;
-                    let new_key =
-                        keys::account_handle(account.platform, current_handle).map_err(|e| {
-                            ConflictableTransactionError::Abort(StoreError::Key(
-                                e,
-                            ))
-                        })?;
+                    let old_key = keys::account_handle(account.platform, &account.handle)
+                        .map_err(|e| ConflictableTransactionError::Abort(StoreError::Key(e)))?;
+                    let new_key = keys::account_handle(account.platform, current_handle)
+                        .map_err(|e| ConflictableTransactionError::Abort(StoreError::Key(e)))?;
                     if by_handle.get(&new_key)?.is_none() {
                         by_handle.remove(old_key)?;
                         by_handle.insert(new_key, &key)?;

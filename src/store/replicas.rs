@@ -32,7 +32,7 @@ const ENSURE_JOB: &str = "INSERT INTO netra_scan_jobs (account_id, due_at_ms) VA
      ON CONFLICT (account_id) DO NOTHING";
 const CLAIM_JOB: &str = "UPDATE netra_scan_jobs SET holder = $2, lease_until_ms = $3 \
      WHERE account_id = (SELECT account_id FROM netra_scan_jobs \
-        WHERE account_id = $1 AND (due_at_ms <= $4 OR $5) AND lease_until_ms <= $4 \
+        WHERE account_id = $1 AND ((due_at_ms <= $4 AND lease_until_ms <= $4) OR $5) \
         FOR UPDATE SKIP LOCKED) \
      RETURNING account_id";
 const READ_JOB: &str =
@@ -52,7 +52,10 @@ const TAKE_TOKEN: &str = "INSERT INTO netra_host_budgets AS b (host, tokens, upd
 
 impl Store {
     /// Claims the scan of `account` for `holder` until `now + lease`. `force` claims it even
-    /// if it is not due (an operator's `scan --once --account`), but never under a live lease.
+    /// if it is not due or another replica holds it (an operator's `scan --once --account` or
+    /// `--all`, e.g. after a crash, when the dead replica's leases have not run out yet): a scan
+    /// done twice costs requests, never a duplicate, since every write is deduplicated in the
+    /// database.
     pub fn claim_scan(
         &self,
         account: AccountId,
@@ -73,7 +76,11 @@ impl Store {
         let now_ms = now.as_millisecond();
         let until_ms = now_ms.saturating_add(lease.as_millis() as i64);
         postgres
-            .rows("creating a scan job", ENSURE_JOB, &[&id, &due_at.as_millisecond()])
+            .rows(
+                "creating a scan job",
+                ENSURE_JOB,
+                &[&id, &due_at.as_millisecond()],
+            )
             .map_err(failed)?;
         let claimed = postgres
             .rows(
@@ -94,7 +101,9 @@ impl Store {
             .unwrap_or((now_ms, now_ms));
         let at = |ms: i64| Timestamp::from_millisecond(ms).unwrap_or(now);
         Ok(if lease_ms > now_ms {
-            ScanClaim::Leased { until: at(lease_ms) }
+            ScanClaim::Leased {
+                until: at(lease_ms),
+            }
         } else {
             // Locked by a claim in progress (skipped), or not due yet.
             ScanClaim::NotDue {

@@ -13,9 +13,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::kv::Transactional;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
-use super::kv::Transactional;
 
 use super::audit::{append, AuditDraft};
 use super::records::{abort, decode_tx};

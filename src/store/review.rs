@@ -4,9 +4,9 @@
 //! entry change together. The rules themselves are [`crate::review::apply`], run inside the
 //! transaction on the stored finding, so a race between two reviewers has one winner.
 
-use jiff::{SignedDuration, Timestamp};
-use super::kv::{ConflictableTransactionError, TransactionalTree};
 use super::kv::Transactional;
+use super::kv::{ConflictableTransactionError, TransactionalTree};
+use jiff::{SignedDuration, Timestamp};
 
 use super::audit::{append, AuditDraft};
 use super::records::decode_tx;

@@ -4,8 +4,8 @@
 use jiff::Timestamp;
 
 use super::audit::{self, AuditDraft};
-use super::records::{abort, decode_tx};
 use super::kv::Transactional;
+use super::records::{abort, decode_tx};
 
 use super::{codec, keys, tx_error, Store, StoreError};
 use crate::model::{Account, AccountId, Finding, FindingId, Presence, SnapshotState};

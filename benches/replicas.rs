@@ -1,0 +1,125 @@
+//! Load run: end-to-end ingest with 1, 2 and 3 `netra serve` replicas sharing one PostgreSQL
+//! store (issue 10). Reports activities per second; asserts nothing about speed.
+//!
+//! ```sh
+//! url=$(NETRA_PG_DURABLE=1 scripts/postgres-up target/postgres-bench 54330)
+//! NETRA_STORE_POSTGRES=$url cargo bench --bench replicas
+//! NETRA_BENCH_EMPLOYEES=2000 NETRA_BENCH_REPLICAS="1 3" NETRA_STORE_POSTGRES=$url cargo bench --bench replicas
+//! ```
+//!
+//! For each replica count: the simulator's population is registered in a fresh store (a fresh
+//! schema), the replicas start together, and the clock stops when every registered and watched
+//! account has been scanned once; throughput is the activities stored over that time. The
+//! simulator runs in this process, the replicas and PostgreSQL in their own, all on this
+//! machine's cores.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use netra::simulator::{self, population_out, SimConfig};
+use netra::store::Store;
+
+fn netra(dir: &Path, args: &[&str]) -> Command {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_netra"));
+    command
+        .arg("--config")
+        .arg(dir.join("netra.toml"))
+        .args(args)
+        .env("NETRA_HTTP_LISTEN", "127.0.0.1:0")
+        .env("NETRA_DETECT_WORDLISTS_DIR", format!("{root}/wordlists"))
+        .env(
+            "NETRA_DETECT_RULES_FILE",
+            format!("{root}/config/rules.toml"),
+        )
+        .env("RUST_LOG", "error")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    command
+}
+
+fn run_ok(dir: &Path, args: &[&str]) {
+    let status = netra(dir, args).status().expect("netra runs");
+    assert!(status.success(), "netra {args:?} failed");
+}
+
+/// Accounts scanned at least once, and accounts in all.
+fn scanned(store: &Store) -> (usize, usize) {
+    let total = store.accounts().unwrap().len() + store.watched_accounts().unwrap().len();
+    let done = store
+        .scan_states()
+        .unwrap()
+        .iter()
+        .filter(|(_, state)| state.last_scan_at.is_some())
+        .count();
+    (done, total)
+}
+
+fn stop(mut child: Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+async fn round(sim: &simulator::RunningSimulator, replicas: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    population_out::write_all(dir.path(), &sim.state.snapshot(), &sim.base_url).unwrap();
+    for (command, file) in [("accounts", "employees.csv"), ("watched", "watched.csv")] {
+        let file = dir.path().join(file);
+        run_ok(dir.path(), &[command, "import", file.to_str().unwrap()]);
+    }
+    let store = Store::open(&dir.path().join("data"), 16 << 20).unwrap();
+    let children: Vec<Child> = (0..replicas)
+        .map(|_| netra(dir.path(), &["serve"]).spawn().expect("serve starts"))
+        .collect();
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(1800);
+    loop {
+        let (done, total) = scanned(&store);
+        if done >= total || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let elapsed = started.elapsed();
+    let activities = store.activity_count().unwrap();
+    let findings = store.findings().unwrap().len();
+    for child in children {
+        stop(child);
+    }
+    println!(
+        "replicas {replicas}: {activities} activities, {findings} findings in {:.2} s: {:.0} activities/s",
+        elapsed.as_secs_f64(),
+        activities as f64 / elapsed.as_secs_f64()
+    );
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    if std::env::var(netra::store::POSTGRES_FOR_DIRECTORIES).is_err() {
+        eprintln!("replicas: set NETRA_STORE_POSTGRES (see the module docs); skipped");
+        return;
+    }
+    let employees: usize = std::env::var("NETRA_BENCH_EMPLOYEES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1000);
+    let counts: Vec<usize> = std::env::var("NETRA_BENCH_REPLICAS")
+        .unwrap_or_else(|_| "1 2 3".into())
+        .split_whitespace()
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let sim = simulator::spawn(SimConfig {
+        employees,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("simulator");
+    for replicas in counts {
+        round(&sim, replicas).await;
+    }
+    sim.stop().await.unwrap();
+}

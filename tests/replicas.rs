@@ -1,0 +1,266 @@
+//! Three `netra serve` replicas sharing one PostgreSQL store, against the simulator (issue 10):
+//! every due account is scanned by exactly one replica, the findings equal a single replica's
+//! with none twice, a replica killed mid-scan has its claims finished by the others once its
+//! leases expire, and every alert arrives.
+//!
+//! Runs when `NETRA_STORE_POSTGRES` names a database (`.ci/run` starts one and runs the whole
+//! suite on it); on sled one store belongs to one process, so there is nothing to share.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, StatusCode};
+use netra::simulator::{self, population_out, SimConfig};
+use tokio::process::{Child, Command};
+
+const REPLICAS: usize = 3;
+/// Scans one replica runs at once (`scan.max_concurrent_requests`): at most this many of the
+/// killed replica's scans can be cut short and done again by another.
+const CONCURRENT_SCANS: usize = 4;
+const LEASE_SECS: u64 = 4;
+const SECRET: &str = "whsec_c2VjcmV0LWZvci10aGUtcmVwbGljYS10ZXN0";
+
+fn netra(dir: &Path, args: &[&str]) -> Command {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_netra"));
+    command
+        .arg("--config")
+        .arg(dir.join("netra.toml"))
+        .args(args)
+        .env("NETRA_HTTP_LISTEN", "127.0.0.1:0")
+        .env("NETRA_DETECT_WORDLISTS_DIR", format!("{root}/wordlists"))
+        .env(
+            "NETRA_DETECT_RULES_FILE",
+            format!("{root}/config/rules.toml"),
+        )
+        .env("NETRA_SCAN_LEASE_SECS", LEASE_SECS.to_string())
+        .env(
+            "NETRA_SCAN_MAX_CONCURRENT_REQUESTS",
+            CONCURRENT_SCANS.to_string(),
+        )
+        .env("RUST_LOG", "error")
+        .stdin(Stdio::null());
+    command
+}
+
+async fn run_ok(dir: &Path, args: &[&str]) -> String {
+    let output = netra(dir, args).output().await.expect("netra runs");
+    assert!(
+        output.status.success(),
+        "netra {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+async fn register(dir: &Path, sim: &simulator::RunningSimulator) {
+    population_out::write_all(dir, &sim.state.snapshot(), &sim.base_url).unwrap();
+    for (command, file) in [("accounts", "employees.csv"), ("watched", "watched.csv")] {
+        run_ok(dir, &[command, "import", dir.join(file).to_str().unwrap()]).await;
+    }
+}
+
+/// Findings by dedupe key, how many rows there are (to catch duplicates), and how many are
+/// of active rules (those raise alerts).
+async fn findings(dir: &Path) -> (BTreeSet<(String, String, String)>, usize, usize) {
+    let listed = run_ok(dir, &["findings", "list", "--json"]).await;
+    let mut keys = BTreeSet::new();
+    let (mut rows, mut active) = (0, 0);
+    for line in listed.lines() {
+        let finding: serde_json::Value = serde_json::from_str(line).unwrap();
+        active += usize::from(finding["rule_status"] == "active");
+        keys.insert((
+            finding["platform"].as_str().unwrap().to_string(),
+            finding["activity_id"].as_str().unwrap().to_string(),
+            finding["rule"].as_str().unwrap().to_string(),
+        ));
+        rows += 1;
+    }
+    (keys, rows, active)
+}
+
+/// Timeline requests per account (a Mastodon account's statuses, a Bluesky author feed): how
+/// often each account's posts were read.
+fn timeline_reads(requests: &[String]) -> BTreeMap<String, usize> {
+    let mut reads = BTreeMap::new();
+    for request in requests {
+        let (path, query) = request.split_once('?').unwrap_or((request, ""));
+        let account = if path.contains("/api/v1/accounts/") && path.ends_with("/statuses") {
+            Some(path.to_string())
+        } else if path.ends_with("app.bsky.feed.getAuthorFeed") {
+            query
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("actor="))
+                .map(|actor| format!("bluesky:{actor}"))
+        } else {
+            None
+        };
+        if let Some(account) = account {
+            *reads.entry(account).or_insert(0) += 1;
+        }
+    }
+    reads
+}
+
+/// Webhook ids received, in order.
+#[derive(Clone, Default)]
+struct Received(Arc<Mutex<Vec<String>>>);
+
+async fn receive(
+    axum::extract::State(received): axum::extract::State<Received>,
+    headers: HeaderMap,
+) -> StatusCode {
+    let id = headers
+        .get("webhook-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    received.0.lock().unwrap().push(id);
+    StatusCode::OK
+}
+
+async fn stop(mut child: Child) {
+    if let Some(pid) = child.id() {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
+    let _ = child.start_kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_share_scans_and_finish_a_killed_ones_work() {
+    match std::env::var(netra::store::POSTGRES_FOR_DIRECTORIES) {
+        Ok(url) if netra::store::is_postgres_url(&url) => {}
+        _ => {
+            eprintln!("skipped: set NETRA_STORE_POSTGRES to run replicas on PostgreSQL");
+            return;
+        }
+    }
+    let sim = simulator::spawn(SimConfig {
+        employees: 150,
+        record_requests: true,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("simulator starts");
+
+    // The reference: one process, one pass.
+    let single = tempfile::tempdir().unwrap();
+    register(single.path(), &sim).await;
+    run_ok(single.path(), &["scan", "--once"]).await;
+    let (reference, _, _) = findings(single.path()).await;
+    let reference_reads = timeline_reads(&sim.state.requests());
+    assert!(reference.len() > 10, "the population has partisan activity");
+
+    // Three replicas on one store, with an alert endpoint.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let received = Received::default();
+    let app = axum::Router::new()
+        .fallback(receive)
+        .with_state(received.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let shared = tempfile::tempdir().unwrap();
+    register(shared.path(), &sim).await;
+    let mut config = std::fs::read_to_string(shared.path().join("netra.toml")).unwrap();
+    config.push_str(&format!(
+        "\n[alerts]\npublic_url = \"http://netra.test\"\n\n[[alerts.endpoints]]\n\
+         name = \"replicas\"\nurl = \"http://{address}/hook\"\nsecret = \"{SECRET}\"\n\
+         min_severity = \"low\"\nallow_private_address = true\n"
+    ));
+    std::fs::write(shared.path().join("netra.toml"), config).unwrap();
+    sim.state.clear_requests();
+
+    let mut replicas: Vec<Child> = (0..REPLICAS)
+        .map(|_| {
+            netra(shared.path(), &["serve"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("serve starts")
+        })
+        .collect();
+    // Kill one replica while it scans: as soon as the simulator has seen some reads.
+    let started = Instant::now();
+    while sim.state.requests().len() < 20 && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut killed = replicas.remove(0);
+    killed.start_kill().expect("SIGKILL delivered");
+    killed.wait().await.unwrap();
+
+    // The survivors finish everything, the killed replica's claims after their leases end.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let (keys, rows, active) = loop {
+        let (keys, rows, active) = findings(shared.path()).await;
+        let reads = timeline_reads(&sim.state.requests());
+        let all_read = reference_reads
+            .keys()
+            .all(|account| reads.contains_key(account));
+        if (keys == reference && all_read) || Instant::now() > deadline {
+            break (keys, rows, active);
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    // Alerts of the last findings may still be on their way.
+    let alert_deadline = Instant::now() + Duration::from_secs(60);
+    while received.0.lock().unwrap().len() < active && Instant::now() < alert_deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for replica in replicas {
+        stop(replica).await;
+    }
+
+    assert_eq!(rows, keys.len(), "no finding stored twice");
+    let missing: Vec<_> = reference.difference(&keys).take(5).collect();
+    let extra: Vec<_> = keys.difference(&reference).take(5).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "replicas vs one process: missing {missing:#?}; extra {extra:#?}"
+    );
+
+    // One replica per account: every account's timeline read as often as by one process,
+    // except the scans the killed replica had in flight, which another replica did again.
+    let reads = timeline_reads(&sim.state.requests());
+    assert_eq!(
+        reads.keys().collect::<Vec<_>>(),
+        reference_reads.keys().collect::<Vec<_>>(),
+        "the replicas read exactly the accounts one process reads"
+    );
+    let read_again: Vec<&String> = reads
+        .iter()
+        .filter(|(account, n)| **n > reference_reads[*account])
+        .map(|(account, _)| account)
+        .collect();
+    eprintln!(
+        "{} accounts, {} findings, {} alerts; read again after the kill: {read_again:?}",
+        reads.len(),
+        keys.len(),
+        received.0.lock().unwrap().len()
+    );
+    assert!(
+        read_again.len() <= CONCURRENT_SCANS,
+        "only the killed replica's scans in flight are done twice, not {} accounts, e.g. {:?}",
+        read_again.len(),
+        &read_again[..read_again.len().min(5)]
+    );
+
+    // Every finding's alert arrived (at least once), under ids that stayed the same.
+    let ids = received.0.lock().unwrap().clone();
+    let distinct: BTreeSet<&String> = ids.iter().collect();
+    assert!(active > 0);
+    assert_eq!(
+        distinct.len(),
+        active,
+        "one webhook-id per finding of an active rule, every one delivered"
+    );
+    assert!(distinct.iter().all(|id| id.starts_with("msg_netra_")));
+
+    run_ok(shared.path(), &["audit", "verify"]).await;
+    sim.stop().await.unwrap();
+}
