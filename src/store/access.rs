@@ -118,7 +118,7 @@ impl Store {
                     created_at: now,
                 };
                 let key = keys::u64_key(user.id.0);
-                users.insert(&key, codec::encode(&user))?;
+                users.insert(key, codec::encode(&user))?;
                 by_name.insert(name.as_bytes(), &key)?;
                 let draft = AuditDraft::new(actor, "user.add", format!("user:{}", user.id))
                     .change(None::<&User>, Some(&user))
@@ -160,7 +160,7 @@ impl Store {
                 if let Some(active) = change.active {
                     after.active = active;
                 }
-                users.insert(&keys::u64_key(id.0), codec::encode(&after))?;
+                users.insert(keys::u64_key(id.0), codec::encode(&after))?;
                 let draft = AuditDraft::new(actor, "user.change", format!("user:{id}"))
                     .change(Some(&before), Some(&after));
                 append(meta, audit, &draft, now)?;
@@ -220,8 +220,8 @@ impl Store {
                     revoked_at: None,
                 };
                 let key = keys::u64_key(token.id.0);
-                tokens.insert(&key, codec::encode(&token))?;
-                by_hash.insert(&digest, &key)?;
+                tokens.insert(key, codec::encode(&token))?;
+                by_hash.insert(digest, &key)?;
                 let draft = AuditDraft::new(actor, "token.create", format!("token:{}", token.id))
                     .detail(format!("untuk pengguna {}", user.name));
                 append(meta, audit, &draft, now)?;
@@ -253,7 +253,7 @@ impl Store {
                 let mut token: ApiToken = decode_tx("tokens", &key, &bytes)?;
                 if token.revoked_at.is_none() {
                     token.revoked_at = Some(now);
-                    tokens.insert(&key, codec::encode(&token))?;
+                    tokens.insert(key, codec::encode(&token))?;
                     let draft = AuditDraft::new(actor, "token.revoke", format!("token:{id}"));
                     append(meta, audit, &draft, now)?;
                 }

@@ -164,7 +164,7 @@ pub(super) fn append(
     };
     let hash = chain_hash(&last_hash, &entry);
     entry.hash = hex::encode(hash);
-    audit.insert(&keys::u64_key(entry.seq), codec::encode(&entry))?;
+    audit.insert(keys::u64_key(entry.seq), codec::encode(&entry))?;
     let mut head = Vec::with_capacity(40);
     head.extend_from_slice(&entry.seq.to_be_bytes());
     head.extend_from_slice(&hash);

@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
-use super::postgres::{PgError, PgTx, Postgres};
+use super::postgres::{KeyValue, PgError, PgTx, Postgres};
 use super::StoreError;
 
 /// Values and keys as they come back from either engine (sled's cheap shared byte buffer).
@@ -131,7 +131,7 @@ impl Tree {
     }
 
     /// Writes many entries atomically (one sled batch, one PostgreSQL transaction).
-    pub fn insert_many(&self, entries: &[(Vec<u8>, Vec<u8>)]) -> Result<(), KvError> {
+    pub fn insert_many(&self, entries: &[KeyValue]) -> Result<(), KvError> {
         match &self.inner {
             TreeInner::Sled(tree) => {
                 let mut batch = sled::Batch::default();

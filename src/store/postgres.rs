@@ -41,7 +41,7 @@ const MAX_CONNECTIONS: usize = 16;
 const MAX_ATTEMPTS: u32 = 1000;
 
 /// Any advisory-lock number works as long as nothing else in the database uses it.
-const MIGRATION_LOCK: i64 = 0x6e65_7472_61;
+const MIGRATION_LOCK: i64 = 0x006e_6574_7261;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PgError {
@@ -125,6 +125,9 @@ pub struct Connection {
     statements: RefCell<HashMap<&'static str, Statement>>,
     target: String,
 }
+
+/// One row of a tree: key and value.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
 
 type Params<'a> = [&'a (dyn tokio_postgres::types::ToSql + Sync)];
 
@@ -394,7 +397,7 @@ impl Postgres {
         Ok(inserted == 1)
     }
 
-    pub fn insert_many(&self, tree: &str, entries: &[(Vec<u8>, Vec<u8>)]) -> Result<(), PgError> {
+    pub fn insert_many(&self, tree: &str, entries: &[KeyValue]) -> Result<(), PgError> {
         let written = self.transaction(|tx| {
             for (key, value) in entries {
                 tx.insert(tree, key, value)?;
@@ -434,7 +437,7 @@ impl Postgres {
         upper: Option<&[u8]>,
         direction: Direction,
         limit: i64,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, PgError> {
+    ) -> Result<Vec<KeyValue>, PgError> {
         let connection = self.connection()?;
         let rows = match (direction, upper) {
             (Direction::Forward, None) => {

@@ -141,7 +141,7 @@ impl Store {
                     if let Some(bytes) = accounts.get(account_key)? {
                         let mut account: Account = decode_tx("accounts", &account_key, &bytes)?;
                         account.active = active;
-                        accounts.insert(&account_key, codec::encode(&account))?;
+                        accounts.insert(account_key, codec::encode(&account))?;
                     }
                 }
                 let action = if active {
@@ -215,7 +215,7 @@ impl Store {
                     previous_handles: Vec::new(),
                     following_hidden: false,
                 };
-                accounts.insert(&keys::account(id), codec::encode(&account))?;
+                accounts.insert(keys::account(id), codec::encode(&account))?;
                 by_handle.insert(handle_key.as_slice(), &keys::account(id))?;
                 Ok(account)
             })
@@ -339,7 +339,7 @@ impl Store {
                             previous_handles: Vec::new(),
                             following_hidden: false,
                         };
-                        accounts.insert(&keys::account(id), codec::encode(&account))?;
+                        accounts.insert(keys::account(id), codec::encode(&account))?;
                         by_handle.insert(handle_key.as_slice(), &keys::account(id))?;
                         Change::Added
                     }
@@ -428,7 +428,7 @@ impl Store {
                     active: true,
                     registered_at: now,
                 };
-                watched.insert(&keys::account(id), codec::encode(&record))?;
+                watched.insert(keys::account(id), codec::encode(&record))?;
                 by_handle.insert(handle_key.as_slice(), &keys::account(id))?;
                 Ok(record)
             })
@@ -465,7 +465,7 @@ impl Store {
                 };
                 let mut record: WatchedAccount = decode_tx("watched", &key, &bytes)?;
                 record.platform_id = Some(platform_id.to_string());
-                watched.insert(&key, codec::encode(&record))?;
+                watched.insert(key, codec::encode(&record))?;
                 Ok(())
             })
             .map_err(tx_error("saving a watched account"))?;
@@ -755,7 +755,7 @@ impl Store {
                 }
                 account.platform_id = Some(platform_id.to_string());
                 account.state = state.clone();
-                accounts.insert(&key, codec::encode(&account))?;
+                accounts.insert(key, codec::encode(&account))?;
                 Ok(account)
             })
             .map_err(tx_error("updating an account"))?;
@@ -783,7 +783,7 @@ impl Store {
                     return Ok(false);
                 }
                 account.state = state.clone();
-                accounts.insert(&key, codec::encode(&account))?;
+                accounts.insert(key, codec::encode(&account))?;
                 Ok(true)
             })
             .map_err(tx_error("saving an account's state"))?;
@@ -1037,7 +1037,7 @@ fn insert_finding(
     queue: &TransactionalTree,
     finding: &Finding,
 ) -> TxResult<()> {
-    findings.insert(&keys::finding(finding.id), codec::encode(finding))?;
+    findings.insert(keys::finding(finding.id), codec::encode(finding))?;
     if finding.detection.status == RuleStatus::Active {
         let key = keys::queue(
             finding.review_state,
@@ -1045,7 +1045,7 @@ fn insert_finding(
             finding.created_at,
             finding.id,
         );
-        queue.insert(&key, &[])?;
+        queue.insert(key, &[])?;
     }
     Ok(())
 }

@@ -85,7 +85,7 @@ impl Store {
                 };
                 let mut case: Case = decode_tx("cases", &key, &bytes)?;
                 case.legal_hold = hold.clone();
-                cases.insert(&key, codec::encode(&case))?;
+                cases.insert(key, codec::encode(&case))?;
                 let action = if hold.is_some() {
                     "case.hold"
                 } else {
@@ -248,9 +248,9 @@ impl Store {
             .transaction(
                 |(meta, audit, findings, queue, history, cases, purged, activities)| {
                     let key = keys::finding(id);
-                    findings.remove(&key)?;
+                    findings.remove(key)?;
                     for state in ReviewState::ALL {
-                        queue.remove(&keys::queue(
+                        queue.remove(keys::queue(
                             state,
                             finding.detection.severity,
                             finding.created_at,
@@ -265,10 +265,10 @@ impl Store {
                         if let Some(bytes) = cases.get(case_key)? {
                             let mut case: Case = decode_tx("cases", &case_key, &bytes)?;
                             case.finding_ids.retain(|f| *f != id);
-                            cases.insert(&case_key, codec::encode(&case))?;
+                            cases.insert(case_key, codec::encode(&case))?;
                         }
                     }
-                    purged.insert(&key, &keys::time_bytes(now))?;
+                    purged.insert(key, &keys::time_bytes(now))?;
                     if let Some(bytes) = activities.get(&activity_key)? {
                         let activity: Activity = decode_tx("activities", &activity_key, &bytes)?;
                         activities
@@ -300,7 +300,7 @@ impl Store {
                 if !case.finding_ids.is_empty() || case.legal_hold.is_some() {
                     return Ok(false);
                 }
-                cases.remove(&key)?;
+                cases.remove(key)?;
                 let draft = AuditDraft::new(ACTOR, "retention.purge", format!("case:{id}"))
                     .change(Some(&case), None::<&()>);
                 append(meta, audit, &draft, now)?;

@@ -185,12 +185,12 @@ fn review_in_tx(
         Err(error) => return Ok(Err(error)),
     };
     if let Some(old) = queue_key(&before) {
-        queue.remove(&old)?;
+        queue.remove(old)?;
     }
     if let Some(new) = queue_key(&applied.finding) {
-        queue.insert(&new, &[])?;
+        queue.insert(new, &[])?;
     }
-    findings.insert(&key, codec::encode(&applied.finding))?;
+    findings.insert(key, codec::encode(&applied.finding))?;
     let mut draft = AuditDraft::new(
         actor,
         format!("finding.{}", applied.entry.action),
@@ -469,7 +469,7 @@ pub(super) fn assign_case(
                 case.first_at = case.first_at.min(occurred_at);
                 case.last_at = case.last_at.max(occurred_at);
                 case.finding_ids.push(finding.id);
-                cases.insert(&case_key, codec::encode(&case))?;
+                cases.insert(case_key, codec::encode(&case))?;
                 return Ok(case.id);
             }
         }
@@ -486,7 +486,7 @@ pub(super) fn assign_case(
         legal_hold: None,
     };
     let key = keys::u64_key(id.0);
-    cases.insert(&key, codec::encode(&case))?;
+    cases.insert(key, codec::encode(&case))?;
     by_subject.insert(subject, &key)?;
     Ok(id)
 }

@@ -53,7 +53,7 @@ impl Store {
                     return Ok(false);
                 }
                 account.following_hidden = hidden;
-                accounts.insert(&key, codec::encode(&account))?;
+                accounts.insert(key, codec::encode(&account))?;
                 Ok(true)
             })
             .map_err(tx_error(
@@ -106,7 +106,7 @@ impl Store {
                         audit::append(meta, audit_tree, &draft, now)?;
                     }
                 }
-                findings.insert(&key, codec::encode(&after))?;
+                findings.insert(key, codec::encode(&after))?;
                 Ok(after)
             })
             .map_err(tx_error("recording a re-check"))?;
