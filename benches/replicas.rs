@@ -13,37 +13,14 @@
 //! simulator runs in this process, the replicas and PostgreSQL in their own, all on this
 //! machine's cores.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+#[path = "../tests/common/binary.rs"]
+mod binary;
+
 use std::time::{Duration, Instant};
 
-use netra::simulator::{self, population_out, SimConfig};
+use binary::{register, serve, stop};
+use netra::simulator::{self, SimConfig};
 use netra::store::Store;
-
-fn netra(dir: &Path, args: &[&str]) -> Command {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_netra"));
-    command
-        .arg("--config")
-        .arg(dir.join("netra.toml"))
-        .args(args)
-        .env("NETRA_HTTP_LISTEN", "127.0.0.1:0")
-        .env("NETRA_DETECT_WORDLISTS_DIR", format!("{root}/wordlists"))
-        .env(
-            "NETRA_DETECT_RULES_FILE",
-            format!("{root}/config/rules.toml"),
-        )
-        .env("RUST_LOG", "error")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    command
-}
-
-fn run_ok(dir: &Path, args: &[&str]) {
-    let status = netra(dir, args).status().expect("netra runs");
-    assert!(status.success(), "netra {args:?} failed");
-}
 
 /// Accounts scanned at least once, and accounts in all.
 fn scanned(store: &Store) -> (usize, usize) {
@@ -57,23 +34,12 @@ fn scanned(store: &Store) -> (usize, usize) {
     (done, total)
 }
 
-fn stop(mut child: Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
-}
-
 async fn round(sim: &simulator::RunningSimulator, replicas: usize) {
     let dir = tempfile::tempdir().unwrap();
-    population_out::write_all(dir.path(), &sim.state.snapshot(), &sim.base_url).unwrap();
-    for (command, file) in [("accounts", "employees.csv"), ("watched", "watched.csv")] {
-        let file = dir.path().join(file);
-        run_ok(dir.path(), &[command, "import", file.to_str().unwrap()]);
-    }
+    register(dir.path(), sim).await;
     let store = Store::open(&dir.path().join("data"), 16 << 20).unwrap();
-    let children: Vec<Child> = (0..replicas)
-        .map(|_| netra(dir.path(), &["serve"]).spawn().expect("serve starts"))
+    let children: Vec<_> = (0..replicas)
+        .map(|_| serve(dir.path()).spawn().expect("serve starts"))
         .collect();
     let started = Instant::now();
     let deadline = started + Duration::from_secs(1800);
@@ -88,7 +54,7 @@ async fn round(sim: &simulator::RunningSimulator, replicas: usize) {
     let activities = store.activity_count().unwrap();
     let findings = store.findings().unwrap().len();
     for child in children {
-        stop(child);
+        stop(child).await;
     }
     println!(
         "replicas {replicas}: {activities} activities, {findings} findings in {:.2} s: {:.0} activities/s",

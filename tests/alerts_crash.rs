@@ -2,10 +2,9 @@
 //! alert reaches the receiver at least once, and a receiver that deduplicates by `webhook-id`
 //! sees each exactly once. Nothing is left waiting or dead afterwards.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::hash::{BuildHasher, Hasher};
-use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,49 +13,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use common::binary::{random_below, run_ok, serve};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use tokio::process::Command;
 
 const KILLS: usize = 10;
 const ACTIVITIES: usize = 40;
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-fn random_below(bound: u64) -> u64 {
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(bound);
-    hasher.finish() % bound
-}
-
-fn netra(dir: &Path, args: &[&str]) -> Command {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_netra"));
-    command
-        .arg("--config")
-        .arg(dir.join("netra.toml"))
-        .args(args)
-        .env("NETRA_HTTP_LISTEN", "127.0.0.1:0")
-        .env("NETRA_DETECT_WORDLISTS_DIR", format!("{root}/wordlists"))
-        .env(
-            "NETRA_DETECT_RULES_FILE",
-            format!("{root}/config/rules.toml"),
-        )
-        .env("RUST_LOG", "error")
-        .stdin(Stdio::null());
-    command
-}
-
-async fn run_ok(dir: &Path, args: &[&str]) -> String {
-    let output = netra(dir, args).output().await.expect("netra runs");
-    assert!(
-        output.status.success(),
-        "netra {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// What the receiver saw: every request's id, in arrival order, and whether each verified.
 #[derive(Clone, Default)]
 struct Seen {
     ids: Arc<Mutex<Vec<String>>>,
@@ -177,11 +141,7 @@ async fn sigkill_during_delivery_loses_no_alert_and_ids_deduplicate_to_exactly_o
     let mut kills_mid_delivery = 0;
     for round in 0..KILLS {
         let before = seen.ids.lock().unwrap().len();
-        let mut child = netra(path, &["serve"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve starts");
+        let mut child = serve(path).spawn().expect("serve starts");
         // Wait for the first delivery of this run (or a while), then kill at a random moment.
         let start = Instant::now();
         // On PostgreSQL the killed run's delivery lease (2 s timeout + 5 s margin) must expire
@@ -208,11 +168,7 @@ async fn sigkill_during_delivery_loses_no_alert_and_ids_deduplicate_to_exactly_o
     let start = Instant::now();
     let mut waiting = String::new();
     for _ in 0..3 {
-        let mut child = netra(path, &["serve"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve starts");
+        let mut child = serve(path).spawn().expect("serve starts");
         let mut last_count = usize::MAX;
         let mut quiet_since = Instant::now();
         loop {

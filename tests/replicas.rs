@@ -6,15 +6,16 @@
 //! Runs when `NETRA_STORE_POSTGRES` names a database (`.ci/run` starts one and runs the whole
 //! suite on it); on sled one store belongs to one process, so there is nothing to share.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode};
-use netra::simulator::{self, population_out, SimConfig};
-use tokio::process::{Child, Command};
+use common::binary::{findings, register, run_ok, serve, stop};
+use netra::simulator::{self, SimConfig};
+use tokio::process::Child;
 
 const REPLICAS: usize = 3;
 /// Scans one replica runs at once (`scan.max_concurrent_requests`): at most this many of the
@@ -22,65 +23,6 @@ const REPLICAS: usize = 3;
 const CONCURRENT_SCANS: usize = 4;
 const LEASE_SECS: u64 = 4;
 const SECRET: &str = "whsec_c2VjcmV0LWZvci10aGUtcmVwbGljYS10ZXN0";
-
-fn netra(dir: &Path, args: &[&str]) -> Command {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_netra"));
-    command
-        .arg("--config")
-        .arg(dir.join("netra.toml"))
-        .args(args)
-        .env("NETRA_HTTP_LISTEN", "127.0.0.1:0")
-        .env("NETRA_DETECT_WORDLISTS_DIR", format!("{root}/wordlists"))
-        .env(
-            "NETRA_DETECT_RULES_FILE",
-            format!("{root}/config/rules.toml"),
-        )
-        .env("NETRA_SCAN_LEASE_SECS", LEASE_SECS.to_string())
-        .env(
-            "NETRA_SCAN_MAX_CONCURRENT_REQUESTS",
-            CONCURRENT_SCANS.to_string(),
-        )
-        .env("RUST_LOG", "error")
-        .stdin(Stdio::null());
-    command
-}
-
-async fn run_ok(dir: &Path, args: &[&str]) -> String {
-    let output = netra(dir, args).output().await.expect("netra runs");
-    assert!(
-        output.status.success(),
-        "netra {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-async fn register(dir: &Path, sim: &simulator::RunningSimulator) {
-    population_out::write_all(dir, &sim.state.snapshot(), &sim.base_url).unwrap();
-    for (command, file) in [("accounts", "employees.csv"), ("watched", "watched.csv")] {
-        run_ok(dir, &[command, "import", dir.join(file).to_str().unwrap()]).await;
-    }
-}
-
-/// Findings by dedupe key, how many rows there are (to catch duplicates), and how many are
-/// of active rules (those raise alerts).
-async fn findings(dir: &Path) -> (BTreeSet<(String, String, String)>, usize, usize) {
-    let listed = run_ok(dir, &["findings", "list", "--json"]).await;
-    let mut keys = BTreeSet::new();
-    let (mut rows, mut active) = (0, 0);
-    for line in listed.lines() {
-        let finding: serde_json::Value = serde_json::from_str(line).unwrap();
-        active += usize::from(finding["rule_status"] == "active");
-        keys.insert((
-            finding["platform"].as_str().unwrap().to_string(),
-            finding["activity_id"].as_str().unwrap().to_string(),
-            finding["rule"].as_str().unwrap().to_string(),
-        ));
-        rows += 1;
-    }
-    (keys, rows, active)
-}
 
 /// Timeline requests per account (a Mastodon account's statuses, a Bluesky author feed): how
 /// often each account's posts were read.
@@ -122,16 +64,6 @@ async fn receive(
     StatusCode::OK
 }
 
-async fn stop(mut child: Child) {
-    if let Some(pid) = child.id() {
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status();
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
-    let _ = child.start_kill();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_replicas_share_scans_and_finish_a_killed_ones_work() {
     match std::env::var(netra::store::POSTGRES_FOR_DIRECTORIES) {
@@ -153,7 +85,7 @@ async fn three_replicas_share_scans_and_finish_a_killed_ones_work() {
     let single = tempfile::tempdir().unwrap();
     register(single.path(), &sim).await;
     run_ok(single.path(), &["scan", "--once"]).await;
-    let (reference, _, _) = findings(single.path()).await;
+    let reference = findings(single.path()).await.keys;
     let reference_reads = timeline_reads(&sim.state.requests());
     assert!(reference.len() > 10, "the population has partisan activity");
 
@@ -178,9 +110,12 @@ async fn three_replicas_share_scans_and_finish_a_killed_ones_work() {
 
     let mut replicas: Vec<Child> = (0..REPLICAS)
         .map(|_| {
-            netra(shared.path(), &["serve"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
+            serve(shared.path())
+                .env("NETRA_SCAN_LEASE_SECS", LEASE_SECS.to_string())
+                .env(
+                    "NETRA_SCAN_MAX_CONCURRENT_REQUESTS",
+                    CONCURRENT_SCANS.to_string(),
+                )
                 .spawn()
                 .expect("serve starts")
         })
@@ -196,19 +131,20 @@ async fn three_replicas_share_scans_and_finish_a_killed_ones_work() {
 
     // The survivors finish everything, the killed replica's claims after their leases end.
     let deadline = Instant::now() + Duration::from_secs(180);
-    let (keys, rows, active) = loop {
-        let (keys, rows, active) = findings(shared.path()).await;
+    let found = loop {
+        let found = findings(shared.path()).await;
         let reads = timeline_reads(&sim.state.requests());
         let all_read = reference_reads
             .keys()
             .all(|account| reads.contains_key(account));
-        if (keys == reference && all_read) || Instant::now() > deadline {
-            break (keys, rows, active);
+        if (found.keys == reference && all_read) || Instant::now() > deadline {
+            break found;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     };
     // Alerts of the last findings may still be on their way.
     let alert_deadline = Instant::now() + Duration::from_secs(60);
+    let (keys, rows, active) = (found.keys, found.rows, found.active);
     while received.0.lock().unwrap().len() < active && Instant::now() < alert_deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

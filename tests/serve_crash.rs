@@ -1,92 +1,14 @@
 //! `netra serve` killed with SIGKILL again and again while it ingests from the simulator: after
 //! restarting, the findings equal a clean run's, with none duplicated and none missing.
 
-use std::collections::hash_map::RandomState;
-use std::collections::BTreeSet;
-use std::hash::{BuildHasher, Hasher};
-use std::path::Path;
-use std::process::Stdio;
+mod common;
+
 use std::time::Duration;
 
-use netra::simulator::{self, population_out, SimConfig};
-use tokio::process::Command;
+use common::binary::{findings, random_below, register, run_ok, serve};
+use netra::simulator::{self, SimConfig};
 
 const KILLS: usize = 10;
-
-fn random_below(bound: u64) -> u64 {
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u64(bound);
-    hasher.finish() % bound
-}
-
-/// The binary with the test's configuration; word lists and rules from this checkout.
-fn netra(dir: &Path, args: &[&str]) -> Command {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_netra"));
-    command
-        .arg("--config")
-        .arg(dir.join("netra.toml"))
-        .args(args)
-        .env("NETRA_HTTP_LISTEN", "127.0.0.1:0")
-        .env("NETRA_DETECT_WORDLISTS_DIR", format!("{root}/wordlists"))
-        .env(
-            "NETRA_DETECT_RULES_FILE",
-            format!("{root}/config/rules.toml"),
-        )
-        .env("RUST_LOG", "error")
-        .stdin(Stdio::null());
-    command
-}
-
-async fn run_ok(dir: &Path, args: &[&str]) -> String {
-    let output = netra(dir, args).output().await.expect("netra runs");
-    assert!(
-        output.status.success(),
-        "netra {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// Writes the simulator's population files into `dir` and registers them.
-async fn register(dir: &Path, sim: &simulator::RunningSimulator) {
-    population_out::write_all(dir, &sim.state.snapshot(), &sim.base_url).unwrap();
-    run_ok(
-        dir,
-        &[
-            "accounts",
-            "import",
-            dir.join("employees.csv").to_str().unwrap(),
-        ],
-    )
-    .await;
-    run_ok(
-        dir,
-        &[
-            "watched",
-            "import",
-            dir.join("watched.csv").to_str().unwrap(),
-        ],
-    )
-    .await;
-}
-
-/// Findings by dedupe key, and how many there are in all (to catch duplicates).
-async fn findings(dir: &Path) -> (BTreeSet<(String, String, String)>, usize) {
-    let listed = run_ok(dir, &["findings", "list", "--json"]).await;
-    let mut keys = BTreeSet::new();
-    let mut count = 0;
-    for line in listed.lines() {
-        let finding: serde_json::Value = serde_json::from_str(line).unwrap();
-        keys.insert((
-            finding["platform"].as_str().unwrap().to_string(),
-            finding["activity_id"].as_str().unwrap().to_string(),
-            finding["rule"].as_str().unwrap().to_string(),
-        ));
-        count += 1;
-    }
-    (keys, count)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_ingest_loses_and_duplicates_nothing() {
@@ -102,11 +24,7 @@ async fn sigkill_during_ingest_loses_and_duplicates_nothing() {
     let crashed = tempfile::tempdir().unwrap();
     register(crashed.path(), &sim).await;
     for round in 0..KILLS {
-        let mut child = netra(crashed.path(), &["serve"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve starts");
+        let mut child = serve(crashed.path()).spawn().expect("serve starts");
         // 0.05–0.5 s: from still opening the store to deep into a batch. Ten runs this short
         // cannot ingest 1,000 employees' history, so the last pass always has work left.
         tokio::time::sleep(Duration::from_millis(50 + random_below(450))).await;
@@ -135,8 +53,10 @@ async fn sigkill_during_ingest_loses_and_duplicates_nothing() {
     register(clean.path(), &sim).await;
     run_ok(clean.path(), &["scan", "--once"]).await;
 
-    let (crashed_keys, crashed_count) = findings(crashed.path()).await;
-    let (clean_keys, clean_count) = findings(clean.path()).await;
+    let after_crashes = findings(crashed.path()).await;
+    let clean_run = findings(clean.path()).await;
+    let (crashed_keys, crashed_count) = (after_crashes.keys, after_crashes.rows);
+    let (clean_keys, clean_count) = (clean_run.keys, clean_run.rows);
     assert!(
         clean_count > 50,
         "the clean run finds the scripted partisan activity"

@@ -2,6 +2,7 @@
 //! replaying HTTP server.
 #![allow(dead_code)]
 
+pub mod binary;
 pub mod raw;
 pub mod replay;
 pub mod webdriver;
