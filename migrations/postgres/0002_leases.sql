@@ -18,11 +18,3 @@ CREATE TABLE netra_host_budgets (
     tokens      double precision NOT NULL,
     updated_ms  bigint NOT NULL
 );
-
--- Outbox deliveries: one lease per alert endpoint, so one replica at a time delivers an
--- endpoint's messages, in order.
-CREATE TABLE netra_delivery_leases (
-    endpoint    text PRIMARY KEY,
-    holder      text NOT NULL,
-    lease_until_ms bigint NOT NULL
-);

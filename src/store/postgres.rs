@@ -111,6 +111,11 @@ pub struct Postgres {
     schema: Option<String>,
     pool: Mutex<Pool>,
     freed: Condvar,
+    /// One transaction at a time from this process. Store transactions touch the same few
+    /// rows (id counters, the audit head), so concurrent ones from one replica would mostly
+    /// fail serialisation and run again; queueing them here wastes no round trips. Other
+    /// replicas still conflict, and retry.
+    writer: Mutex<()>,
 }
 
 #[derive(Default)]
@@ -248,6 +253,7 @@ impl Postgres {
             schema,
             pool: Mutex::new(Pool::default()),
             freed: Condvar::new(),
+            writer: Mutex::new(()),
         });
         postgres.migrate()?;
         Ok(postgres)
@@ -477,6 +483,10 @@ impl Postgres {
         work: impl Fn(&PgTx<'_>) -> TxResult<R>,
     ) -> Result<R, TransactionError> {
         let storage = |error: PgError| TransactionError::Storage(KvError::Postgres(error));
+        let _writer = self
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let connection = self.connection().map_err(storage)?;
         for attempt in 1..=MAX_ATTEMPTS {
             connection

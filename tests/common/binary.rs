@@ -28,6 +28,10 @@ pub fn netra(dir: &Path, args: &[&str]) -> Command {
         )
         .env("RUST_LOG", "error")
         .stdin(Stdio::null());
+    // A load run's own settings are not configuration keys: the binary would refuse them.
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("NETRA_BENCH_")) {
+        command.env_remove(name);
+    }
     command
 }
 
