@@ -64,14 +64,102 @@ async fn receive(
     StatusCode::OK
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_replicas_share_scans_and_finish_a_killed_ones_work() {
+/// Whether the suite runs on PostgreSQL; if not, says why the test is skipped.
+fn on_postgres() -> bool {
     match std::env::var(netra::store::POSTGRES_FOR_DIRECTORIES) {
-        Ok(url) if netra::store::is_postgres_url(&url) => {}
+        Ok(url) if netra::store::is_postgres_url(&url) => true,
         _ => {
             eprintln!("skipped: set NETRA_STORE_POSTGRES to run replicas on PostgreSQL");
-            return;
+            false
         }
+    }
+}
+
+/// Two handles on one store stand for two replicas: a claim held by one is refused to the
+/// other until it is finished or its lease runs out, a finished scan is not due again for
+/// anyone before its next due time, and a host's budget is one budget for both.
+#[test]
+fn claims_and_host_budgets_are_shared_between_replicas() {
+    if !on_postgres() {
+        return;
+    }
+    use netra::model::AccountId;
+    use netra::store::{ScanClaim, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let first = Store::open(&dir.path().join("data"), 8 << 20).unwrap();
+    let second = Store::open(&dir.path().join("data"), 8 << 20).unwrap();
+    let at = common::at;
+    let lease = Duration::from_secs(60);
+    let account = AccountId(7);
+
+    assert_eq!(
+        first
+            .claim_scan(account, "a", at(0), at(0), lease, false)
+            .unwrap(),
+        ScanClaim::Claimed
+    );
+    assert_eq!(
+        second
+            .claim_scan(account, "b", at(0), at(1), lease, false)
+            .unwrap(),
+        ScanClaim::Leased { until: at(60) }
+    );
+    first.finish_scan_claim(account, "a", at(300)).unwrap();
+    assert_eq!(
+        second
+            .claim_scan(account, "b", at(0), at(2), lease, false)
+            .unwrap(),
+        ScanClaim::NotDue { due_at: at(300) }
+    );
+    // An operator's forced scan goes ahead whatever the due time.
+    assert_eq!(
+        second
+            .claim_scan(account, "b", at(0), at(3), lease, true)
+            .unwrap(),
+        ScanClaim::Claimed
+    );
+    assert_eq!(
+        first
+            .claim_scan(account, "a", at(0), at(10), lease, true)
+            .unwrap(),
+        ScanClaim::Claimed,
+        "forced again: an operator's word beats a lease"
+    );
+    first.finish_scan_claim(account, "a", at(300)).unwrap();
+    assert_eq!(
+        second
+            .claim_scan(account, "b", at(0), at(301), lease, false)
+            .unwrap(),
+        ScanClaim::Claimed
+    );
+    assert_eq!(
+        first
+            .claim_scan(account, "a", at(0), at(302), lease, false)
+            .unwrap(),
+        ScanClaim::Leased { until: at(361) }
+    );
+    // b died without finishing: after its lease, a takes over the scan, still due.
+    assert_eq!(
+        first
+            .claim_scan(account, "a", at(0), at(361), lease, false)
+            .unwrap(),
+        ScanClaim::Claimed
+    );
+
+    // Three requests a minute between both: the fourth waits for the refill.
+    let host = "mastodon.example";
+    assert!(first.take_host_token(host, 3.0, at(1000)).unwrap());
+    assert!(second.take_host_token(host, 3.0, at(1000)).unwrap());
+    assert!(first.take_host_token(host, 3.0, at(1000)).unwrap());
+    assert!(!second.take_host_token(host, 3.0, at(1000)).unwrap());
+    assert!(!first.take_host_token(host, 3.0, at(1010)).unwrap());
+    assert!(second.take_host_token(host, 3.0, at(1020)).unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_share_scans_and_finish_a_killed_ones_work() {
+    if !on_postgres() {
+        return;
     }
     let sim = simulator::spawn(SimConfig {
         employees: 150,
