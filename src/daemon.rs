@@ -34,6 +34,10 @@ const CHECK_EVERY: Duration = Duration::from_secs(5);
 /// campaign weights) move with the calendar.
 const RESYNC_EVERY: Duration = Duration::from_secs(6 * 3600);
 
+/// The same when replicas share the store: the registry-change counter only sees this
+/// process's changes, so registrations made through another replica arrive this often.
+const SHARED_RESYNC_EVERY: Duration = Duration::from_secs(300);
+
 /// Totals of a pass or a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -466,7 +470,12 @@ impl Daemon {
                             tracing::error!(error = %error, "Reading the registry failed.")
                         }
                     }
-                    next_resync = now + RESYNC_EVERY;
+                    next_resync = now
+                        + if self.pipeline.store.is_shared() {
+                            SHARED_RESYNC_EVERY
+                        } else {
+                            RESYNC_EVERY
+                        };
                 }
                 next_check = now + CHECK_EVERY;
             }

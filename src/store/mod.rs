@@ -371,6 +371,12 @@ impl Store {
         Store::from_engine(Engine::Postgres(postgres))
     }
 
+    /// Whether other processes may write to this store at the same time (replicas on
+    /// PostgreSQL); sled allows one process.
+    pub fn is_shared(&self) -> bool {
+        self.engine.postgres().is_some()
+    }
+
     /// Which engine holds this store, for messages: `sled` or the PostgreSQL target.
     pub fn engine_name(&self) -> String {
         match &self.engine {

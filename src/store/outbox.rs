@@ -269,7 +269,7 @@ impl Store {
     /// the worker when it stops. On PostgreSQL other replicas may be delivering, so leases are
     /// left to expire instead.
     pub fn release_alert_leases(&self) -> Result<(), StoreError> {
-        if self.engine.postgres().is_some() {
+        if self.is_shared() {
             return Ok(());
         }
         if self
