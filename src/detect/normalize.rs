@@ -67,6 +67,12 @@ pub struct SlangMap {
     /// Per first two bytes (folded to five bits each, so 8 KB that stay in cache), a bit per
     /// key length present: most words skip the hash lookup.
     lengths: Vec<u64>,
+    /// The same per last two bytes: common syllables pass the first filter (words share
+    /// their beginnings with slang keys), far fewer words also share their endings.
+    tails: Vec<u64>,
+    /// Whether some value has a one-letter word, which the fast path must then look at for
+    /// spaced-letter runs in its output.
+    loose_values: bool,
 }
 
 impl SlangMap {
@@ -94,10 +100,13 @@ impl SlangMap {
         }
         self.map.insert(from.as_bytes().into(), to.into());
         self.max_len = self.max_len.max(from.len());
+        self.loose_values |= to.split(' ').any(|w| w.len() == 1);
         if self.lengths.is_empty() {
             self.lengths = vec![0; 1 << 10];
+            self.tails = vec![0; 1 << 10];
         }
         self.lengths[pair_index(from.as_bytes())] |= 1 << from.len().min(63);
+        self.tails[tail_index(from.as_bytes())] |= 1 << from.len().min(63);
         true
     }
 
@@ -110,7 +119,10 @@ impl SlangMap {
         if word.is_empty() || word.len() > self.max_len || self.lengths.is_empty() {
             return None;
         }
-        if self.lengths[pair_index(word)] & (1 << word.len().min(63)) == 0 {
+        let length = 1 << word.len().min(63);
+        if self.lengths[pair_index(word)] & length == 0
+            || self.tails[tail_index(word)] & length == 0
+        {
             return None;
         }
         self.map.get(word).map(|v| &**v)
@@ -130,6 +142,15 @@ impl SlangMap {
 #[inline]
 fn pair_index(word: &[u8]) -> usize {
     ((word[0] & 31) as usize) << 5 | (word.get(1).copied().unwrap_or(0) & 31) as usize
+}
+
+/// Filter index of a word's last two bytes (the first is 0 for one-letter words), as
+/// [`pair_index`].
+#[inline]
+fn tail_index(word: &[u8]) -> usize {
+    let n = word.len();
+    let before = if n >= 2 { word[n - 2] } else { 0 };
+    ((word[n - 1] & 31) as usize) << 5 | (before & 31) as usize
 }
 
 fn has_run_of_three(b: &[u8]) -> bool {
@@ -251,12 +272,23 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
     let mut units: Vec<Unit> = Vec::with_capacity(32);
     let mut buf: Vec<Unit> = Vec::with_capacity(32);
     let mut run = LetterRun::default();
+    // whether a standalone single letter may be in the output, which the last step joins
+    // with its neighbours: only single-letter words, hashtag parts and slang values whose
+    // words include single letters give one (the word routine keeps longer words whole)
+    let mut loose = false;
     let mut i = 0;
     while i < n {
         let b = bytes[i];
         if is_word_byte(b) {
+            // one table lookup per byte finds the word's end and whether it is letters only
+            let mut kinds = WORD_CLASS[usize::from(b)];
             let mut j = i + 1;
-            while j < n && is_word_byte(bytes[j]) {
+            while j < n {
+                let class = WORD_CLASS[usize::from(bytes[j])];
+                if class == 0 {
+                    break;
+                }
+                kinds |= class;
                 j += 1;
             }
             let continues = j < n
@@ -265,20 +297,26 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
             if continues {
                 units.clear();
                 i = word_units(text, i, &mut units);
-                run.word(is_single_letter(&units))?;
+                let single = is_single_letter(&units);
+                run.word(single)?;
+                loose |= single;
                 word(&units, slang, &mut out, &mut buf, false);
                 continue;
             }
-            run.word(j - i == 1 && b.is_ascii_alphabetic())?;
+            let single = j - i == 1 && kinds == LETTER;
+            run.word(single)?;
+            loose |= single;
             let tok = &bytes[i..j];
-            let plain = tok.iter().all(|c| c.is_ascii_alphabetic())
-                && !tok
-                    .windows(3)
-                    .skip(1)
-                    .any(|w| w[0].eq_ignore_ascii_case(&w[1]) && w[1].eq_ignore_ascii_case(&w[2]));
+            let at = out.text.len();
+            let mut plain = kinds == LETTER;
             if plain {
-                let at = out.text.len();
-                out.text.extend(tok.iter().map(|c| c.to_ascii_lowercase()));
+                // letters only, so setting bit 5 lowercases; elongation (three equal letters,
+                // not at the start: `PPP` is an acronym) needs the word routine
+                out.text.extend(tok.iter().map(|c| c | 0x20));
+                let low = &out.text[at..];
+                plain = low.len() < 4 || !low[1..].windows(3).any(|w| w[0] == w[1] && w[1] == w[2]);
+            }
+            if plain {
                 if let Some(exp) = slang.get_bytes(&out.text[at..]) {
                     out.text.truncate(at);
                     out.push_str(exp, i as u32, j as u32);
@@ -288,6 +326,7 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
                     out.cursor = j as u32;
                 }
             } else {
+                out.text.truncate(at);
                 units.clear();
                 units.extend((i..j).map(|k| Unit {
                     c: bytes[k] as char,
@@ -324,6 +363,8 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
                 units.clear();
                 i = word_units(text, body, &mut units);
                 hashtag_parts(&units, slang, &mut out, &mut buf);
+                // a letter part next to digits stays single (`#a1` gives `a 1`)
+                loose = true;
             } else {
                 i += 1;
             }
@@ -360,7 +401,9 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
         } else if latin_letter(bytes, i).is_some() {
             units.clear();
             i = word_units(text, i, &mut units);
-            run.word(is_single_letter(&units))?;
+            let single = is_single_letter(&units);
+            run.word(single)?;
+            loose |= single;
             word(&units, slang, &mut out, &mut buf, false);
         } else {
             let c = text[i..].chars().next()?;
@@ -388,8 +431,34 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
             i += len;
         }
     }
-    Some(join_leftover_letters(out.finish(), slang))
+    if loose || slang.loose_values {
+        Some(join_leftover_letters(out.finish(), slang))
+    } else {
+        Some(out.finish())
+    }
 }
+
+/// [`WORD_CLASS`] of ASCII letters; digits and `_` are 2, other bytes 0.
+const LETTER: u8 = 1;
+
+/// Word bytes by kind, so the fast path finds a word's end and learns whether it is letters
+/// only with one lookup per byte.
+static WORD_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_alphabetic() {
+            LETTER
+        } else if c.is_ascii_digit() || c == b'_' {
+            2
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
 
 /// ASCII letter and digit bytes and `_`: what words are made of.
 #[inline]
