@@ -114,6 +114,8 @@ impl SlangMap {
         self.get_bytes(word.as_bytes())
     }
 
+    /// The filters run inline at every word of every post and reject almost all words; only
+    /// the rest pay for a call and the hash lookup.
     #[inline]
     fn get_bytes(&self, word: &[u8]) -> Option<&str> {
         if word.is_empty() || word.len() > self.max_len || self.lengths.is_empty() {
@@ -125,6 +127,11 @@ impl SlangMap {
         {
             return None;
         }
+        self.lookup(word)
+    }
+
+    #[inline(never)]
+    fn lookup(&self, word: &[u8]) -> Option<&str> {
         self.map.get(word).map(|v| &**v)
     }
 
