@@ -279,10 +279,6 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
     let mut units: Vec<Unit> = Vec::with_capacity(32);
     let mut buf: Vec<Unit> = Vec::with_capacity(32);
     let mut run = LetterRun::default();
-    // whether a standalone single letter may be in the output, which the last step joins
-    // with its neighbours: only single-letter words, hashtag parts and slang values whose
-    // words include single letters give one (the word routine keeps longer words whole)
-    let mut loose = false;
     let mut i = 0;
     while i < n {
         let b = bytes[i];
@@ -304,15 +300,11 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
             if continues {
                 units.clear();
                 i = word_units(text, i, &mut units);
-                let single = is_single_letter(&units);
-                run.word(single)?;
-                loose |= single;
+                run.word(is_single_letter(&units))?;
                 word(&units, slang, &mut out, &mut buf, false);
                 continue;
             }
-            let single = j - i == 1 && kinds == LETTER;
-            run.word(single)?;
-            loose |= single;
+            run.word(j - i == 1 && kinds == LETTER)?;
             let tok = &bytes[i..j];
             let at = out.text.len();
             let mut plain = kinds == LETTER;
@@ -370,8 +362,10 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
                 units.clear();
                 i = word_units(text, body, &mut units);
                 hashtag_parts(&units, slang, &mut out, &mut buf);
-                // a letter part next to digits stays single (`#a1` gives `a 1`)
-                loose = true;
+                // a last part of one letter (`#a`, `#1a` gives `#1 a`) can start a run
+                let t = &out.text;
+                let k = t.len();
+                run.hashtag(k >= 2 && t[k - 1].is_ascii_lowercase() && !is_word_byte(t[k - 2]));
             } else {
                 i += 1;
             }
@@ -408,9 +402,7 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
         } else if latin_letter(bytes, i).is_some() {
             units.clear();
             i = word_units(text, i, &mut units);
-            let single = is_single_letter(&units);
-            run.word(single)?;
-            loose |= single;
+            run.word(is_single_letter(&units))?;
             word(&units, slang, &mut out, &mut buf, false);
         } else {
             let c = text[i..].chars().next()?;
@@ -438,7 +430,9 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
             i += len;
         }
     }
-    if loose || slang.loose_values {
+    // Every run of standalone letters in the output was declined above, unless slang values
+    // bring their own one-letter words.
+    if slang.loose_values {
         Some(join_leftover_letters(out.finish(), slang))
     } else {
         Some(out.finish())
@@ -561,7 +555,11 @@ fn is_single_letter(units: &[Unit]) -> bool {
 
 /// Follows single-letter words separated only by spaces in the token stream: the general
 /// path joins three or more of them (`g a n j a r`), which the fast path leaves to it. One
-/// or two (`t.co`, `a b`) are ordinary words for both paths.
+/// or two (`t.co`, `a b`) are ordinary words for both paths. A hashtag whose last part is a
+/// single letter starts a run too: the general path's last step joins `#1a b c` into
+/// `#1 abc`. Words of two or more letters never come out as single letters, hashtags cannot
+/// continue a run (`#` is in the way) and other tokens print something between letters, so
+/// the fast path's output never holds a run to join.
 #[derive(Default)]
 struct LetterRun {
     /// Single-letter words in the current run.
@@ -578,6 +576,12 @@ impl LetterRun {
     /// A token other than a word or a space (punctuation, emoji, hashtag) ends a run.
     fn other(&mut self) {
         self.letters = 0;
+    }
+
+    /// A hashtag just written, whose output ends in a standalone letter or not.
+    fn hashtag(&mut self, ends_in_single_letter: bool) {
+        self.letters = u8::from(ends_in_single_letter);
+        self.spaced = false;
     }
 
     /// A word token; `None` when it makes a run of three single letters.
