@@ -340,9 +340,9 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
             run.space();
             i += 1;
         } else if b == b'<' {
-            match tag_end(text, i) {
-                Some(close) => {
-                    if is_block_tag(&text[i + 1..close]) {
+            match tag_at(text, i) {
+                Some((close, block)) => {
+                    if block {
                         out.space();
                         run.space();
                     }
@@ -495,6 +495,30 @@ fn latin_letter(bytes: &[u8], i: usize) -> Option<u8> {
     (base != b'.').then_some(base)
 }
 
+/// The tag starting at `text[i] == '<'`, if it is one: the offset of its `>` and whether it
+/// is a block tag. The bare tags Mastodon writes around every paragraph, line and hashtag
+/// are recognised by comparing bytes, without searching for the `>` and reading the name
+/// (what [`tag_end`] and [`is_block_tag`] do for the others, with the same result).
+#[inline]
+fn tag_at(text: &str, i: usize) -> Option<(usize, bool)> {
+    const COMMON: [(&[u8], bool); 6] = [
+        (b"<p>", true),
+        (b"</p>", true),
+        (b"<br>", true),
+        (b"<span>", false),
+        (b"</span>", false),
+        (b"</a>", false),
+    ];
+    let rest = text.as_bytes().get(i..)?;
+    for (tag, block) in COMMON {
+        if rest.starts_with(tag) {
+            return Some((i + tag.len() - 1, block));
+        }
+    }
+    let close = tag_end(text, i)?;
+    Some((close, is_block_tag(&text[i + 1..close])))
+}
+
 /// Whether a word char (as the general path decodes it) starts at `i`.
 #[inline]
 fn starts_word(bytes: &[u8], i: usize) -> bool {
@@ -508,8 +532,8 @@ fn skip_transparent(text: &str, mut i: usize) -> usize {
     let bytes = text.as_bytes();
     while let Some(&b) = bytes.get(i) {
         if b == b'<' {
-            match tag_end(text, i) {
-                Some(close) if !is_block_tag(&text[i + 1..close]) => i = close + 1,
+            match tag_at(text, i) {
+                Some((close, false)) => i = close + 1,
                 _ => break,
             }
         } else if b >= 0x80 && latin_letter(bytes, i).is_none() {
@@ -1328,6 +1352,28 @@ mod tests {
             let mut tmp = [0u8; 4];
             let bytes = c.encode_utf8(&mut tmp).as_bytes();
             assert_eq!(latin_letter(bytes, 0), expected, "U+{cp:04X} {c}");
+        }
+    }
+
+    #[test]
+    fn common_tags_read_as_the_general_rule_reads_them() {
+        for tag in [
+            "<p>",
+            "</p>",
+            "<br>",
+            "<span>",
+            "</span>",
+            "</a>",
+            "<p class=x>",
+            "<br/>",
+            "<spanx>",
+            "<a href=\"y\">",
+            "<3",
+            "<<p>",
+        ] {
+            let text = format!("{tag} x>");
+            let general = tag_end(&text, 0).map(|c| (c, is_block_tag(&text[1..c])));
+            assert_eq!(tag_at(&text, 0), general, "{tag}");
         }
     }
 
