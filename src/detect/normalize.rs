@@ -17,9 +17,11 @@
 //! three or more single letters joined (`g a n j a r`) and slang expanded from the word lists.
 //! Pure numbers are kept as they are: `02` is a ballot number.
 //!
-//! Text without HTML, entities, diacritics, keycaps or single-letter words takes a fast path:
-//! one pass over the bytes, plain words copied lowercased with identity spans, emoji passed
-//! through. A property test checks that it agrees byte for byte with the general path.
+//! Almost all text takes a fast path: one pass over the bytes, plain words copied lowercased
+//! with identity spans, HTML tags, common entities, emoji and Latin letters with diacritics
+//! read in place. Only rare text (keycaps, spaced-out letters, entities decoding to letters,
+//! chars outside a fixed table) goes through the general, per-char path. Property tests check
+//! that both agree byte for byte, spans included.
 //!
 //! The result is idempotent: normalising normalised text changes nothing (a property test
 //! checks it), which is what lets word-list terms be normalised with the same function.
@@ -268,8 +270,9 @@ fn passes_unchanged(c: char) -> bool {
 /// entities, hand signs and emoji. Words that are not plain ASCII letters (digits, elongation,
 /// hashtags, letters across tags) are gathered into units and go through the same word
 /// routines as the general path. `None` sends the text down the general path: keycaps, three
-/// spaced single letters (`g a n j a r`), entities decoding to letters or digits, and chars
-/// that normalisation would change other than by the table (fullwidth forms, `ß` casing...).
+/// spaced single letters (`g a n j a r`, or a hashtag ending in one letter and two more),
+/// entities decoding to letters or digits, and chars that normalisation would change other
+/// than by the table (fullwidth forms, combining marks, `Æ`...).
 /// Public so the property tests and the profiling driver can see which texts it declines.
 #[doc(hidden)]
 pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
