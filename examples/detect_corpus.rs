@@ -1,7 +1,8 @@
 //! A small driver for profiling detection on the benchmark corpus (criterion is too heavy to
 //! run under callgrind): `cargo run --release --example detect_corpus -- DATA MODE [POSTS]`,
 //! where DATA is the `data` directory of `shared/bench/peers.sh` and MODE is `detect`,
-//! `normalize`, `matcher500` or `matcher20000`. Prints one checksum line and the time taken.
+//! `normalize`, `matcher500`, `matcher20000` or `paths` (how many posts the fast normaliser
+//! takes, checking each against the general path). Prints one checksum line and the time taken.
 //! `dump FILE.jsonl` prints every finding (Debug) of every row of a labelled file such as
 //! `shared/eval/dev.jsonl`, or of every corpus post when FILE is `corpus`, one line per row:
 //! diff two builds' dumps to check that an optimisation changed nothing.
@@ -14,7 +15,7 @@ use std::time::Instant;
 
 use netra::detect::eval::activity;
 use netra::detect::matcher::{Boundary, Matcher};
-use netra::detect::normalize::normalize;
+use netra::detect::normalize::{normalize, normalize_fast, normalize_general};
 use netra::detect::{detect, Lexicon, Rules, Scope};
 use netra::model::{ActivityKind, Platform};
 
@@ -74,6 +75,31 @@ fn main() {
                 acts.len(),
                 bytes as f64 / secs / 1e6
             );
+        }
+        "paths" => {
+            // which posts the fast normaliser takes, and whether it agrees with the general path
+            #[derive(serde::Deserialize)]
+            struct Post {
+                text: String,
+            }
+            let lex = Lexicon::load(&root.join("wordlists")).expect("word lists");
+            let (mut fast, mut general, mut differ) = (0usize, 0usize, 0usize);
+            for line in lines(&data.join("corpus.jsonl")).iter().take(limit) {
+                let Ok(post) = serde_json::from_str::<Post>(line) else {
+                    continue;
+                };
+                match normalize_fast(&post.text, &lex.slang) {
+                    Some(n) => {
+                        fast += 1;
+                        if n != normalize_general(&post.text, &lex.slang) {
+                            differ += 1;
+                            eprintln!("differs: {:?}", post.text);
+                        }
+                    }
+                    None => general += 1,
+                }
+            }
+            println!("paths: {fast} posts fast, {general} general, {differ} fast results differ");
         }
         m => {
             let n: usize = m.trim_start_matches("matcher").parse().expect("MODE");

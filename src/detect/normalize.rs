@@ -17,9 +17,11 @@
 //! three or more single letters joined (`g a n j a r`) and slang expanded from the word lists.
 //! Pure numbers are kept as they are: `02` is a ballot number.
 //!
-//! Text without HTML, entities, diacritics, keycaps or single-letter words takes a fast path:
-//! one pass over the bytes, plain words copied lowercased with identity spans, emoji passed
-//! through. A property test checks that it agrees byte for byte with the general path.
+//! Almost all text takes a fast path: one pass over the bytes, plain words copied lowercased
+//! with identity spans, HTML tags, common entities, emoji and Latin letters with diacritics
+//! read in place. Only rare text (keycaps, spaced-out letters, entities decoding to letters,
+//! chars outside a fixed table) goes through the general, per-char path. Property tests check
+//! that both agree byte for byte, spans included.
 //!
 //! The result is idempotent: normalising normalised text changes nothing (a property test
 //! checks it), which is what lets word-list terms be normalised with the same function.
@@ -67,6 +69,12 @@ pub struct SlangMap {
     /// Per first two bytes (folded to five bits each, so 8 KB that stay in cache), a bit per
     /// key length present: most words skip the hash lookup.
     lengths: Vec<u64>,
+    /// The same per last two bytes: common syllables pass the first filter (words share
+    /// their beginnings with slang keys), far fewer words also share their endings.
+    tails: Vec<u64>,
+    /// Whether some value has a one-letter word, which the fast path must then look at for
+    /// spaced-letter runs in its output.
+    loose_values: bool,
 }
 
 impl SlangMap {
@@ -94,10 +102,13 @@ impl SlangMap {
         }
         self.map.insert(from.as_bytes().into(), to.into());
         self.max_len = self.max_len.max(from.len());
+        self.loose_values |= to.split(' ').any(|w| w.len() == 1);
         if self.lengths.is_empty() {
             self.lengths = vec![0; 1 << 10];
+            self.tails = vec![0; 1 << 10];
         }
         self.lengths[pair_index(from.as_bytes())] |= 1 << from.len().min(63);
+        self.tails[tail_index(from.as_bytes())] |= 1 << from.len().min(63);
         true
     }
 
@@ -105,14 +116,24 @@ impl SlangMap {
         self.get_bytes(word.as_bytes())
     }
 
+    /// The filters run inline at every word of every post and reject almost all words; only
+    /// the rest pay for a call and the hash lookup.
     #[inline]
     fn get_bytes(&self, word: &[u8]) -> Option<&str> {
         if word.is_empty() || word.len() > self.max_len || self.lengths.is_empty() {
             return None;
         }
-        if self.lengths[pair_index(word)] & (1 << word.len().min(63)) == 0 {
+        let length = 1 << word.len().min(63);
+        if self.lengths[pair_index(word)] & length == 0
+            || self.tails[tail_index(word)] & length == 0
+        {
             return None;
         }
+        self.lookup(word)
+    }
+
+    #[inline(never)]
+    fn lookup(&self, word: &[u8]) -> Option<&str> {
         self.map.get(word).map(|v| &**v)
     }
 
@@ -130,6 +151,15 @@ impl SlangMap {
 #[inline]
 fn pair_index(word: &[u8]) -> usize {
     ((word[0] & 31) as usize) << 5 | (word.get(1).copied().unwrap_or(0) & 31) as usize
+}
+
+/// Filter index of a word's last two bytes (the first is 0 for one-letter words), as
+/// [`pair_index`].
+#[inline]
+fn tail_index(word: &[u8]) -> usize {
+    let n = word.len();
+    let before = if n >= 2 { word[n - 2] } else { 0 };
+    ((word[n - 1] & 31) as usize) << 5 | (before & 31) as usize
 }
 
 fn has_run_of_three(b: &[u8]) -> bool {
@@ -230,58 +260,65 @@ fn passes_unchanged(c: char) -> bool {
     same && count == 1 && lower.next() == Some(c) && lower.next().is_none()
 }
 
-/// The fast path for text without HTML, entities, diacritics, keycaps or single-letter words:
-/// one pass over the bytes, plain words copied lowercased with identity spans, emoji passed
-/// through, and only unusual tokens (digits, elongation, hashtags) going through the general
-/// word routine. It produces exactly what the general path would (a property test checks
-/// this); `None` sends the text down the general path.
-fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
+/// The fast path: one pass over the bytes that produces exactly what the general path would
+/// (a property test checks text and spans), without decoding the text into units first.
+///
+/// It reads what most posts are made of: ASCII words (copied lowercased with identity spans,
+/// or expanded from the slang map), Latin letters with diacritics (a fixed table instead of
+/// Unicode decomposition), HTML tags (block tags are spaces, inline tags and zero-width
+/// characters are transparent, so a word or hashtag continues across them), `&`, the common
+/// entities, hand signs and emoji. Words that are not plain ASCII letters (digits, elongation,
+/// hashtags, letters across tags) are gathered into units and go through the same word
+/// routines as the general path. `None` sends the text down the general path: keycaps, three
+/// spaced single letters (`g a n j a r`, or a hashtag ending in one letter and two more),
+/// entities decoding to letters or digits, and chars that normalisation would change other
+/// than by the table (fullwidth forms, combining marks, `Æ`...).
+/// Public so the property tests and the profiling driver can see which texts it declines.
+#[doc(hidden)]
+pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
     let bytes = text.as_bytes();
     let n = bytes.len();
-    if bytes.contains(&b'<') || bytes.contains(&b'&') {
-        return None;
-    }
-    let alnum = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    if text.contains('\u{20E3}') {
-        return None;
-    }
-    // a single-letter word may start a spaced-letter run: leave those to the general path
-    for i in 0..n {
-        if bytes[i].is_ascii_alphabetic()
-            && (i == 0 || !alnum(bytes[i - 1]))
-            && (i + 1 == n || !alnum(bytes[i + 1]))
-        {
-            return None;
-        }
-    }
     let mut out = Out::with_capacity(n + 16);
     let mut units: Vec<Unit> = Vec::with_capacity(32);
     let mut buf: Vec<Unit> = Vec::with_capacity(32);
-    let unit = |i: usize| Unit {
-        c: bytes[i] as char,
-        start: i as u32,
-        end: i as u32 + 1,
-    };
+    let mut run = LetterRun::default();
     let mut i = 0;
     while i < n {
         let b = bytes[i];
-        if is_ascii_sep(b) {
-            out.space();
-            i += 1;
-        } else if alnum(b) {
+        if is_word_byte(b) {
+            // one table lookup per byte finds the word's end and whether it is letters only
+            let mut kinds = WORD_CLASS[usize::from(b)];
             let mut j = i + 1;
-            while j < n && alnum(bytes[j]) {
+            while j < n {
+                let class = WORD_CLASS[usize::from(bytes[j])];
+                if class == 0 {
+                    break;
+                }
+                kinds |= class;
                 j += 1;
             }
+            let continues = j < n
+                && (bytes[j] == b'<' || bytes[j] >= 0x80)
+                && starts_word(bytes, skip_transparent(text, j));
+            if continues {
+                units.clear();
+                i = word_units(text, i, &mut units);
+                run.word(is_single_letter(&units))?;
+                word(&units, slang, &mut out, &mut buf, false);
+                continue;
+            }
+            run.word(j - i == 1 && kinds == LETTER)?;
             let tok = &bytes[i..j];
-            let plain = tok.iter().all(|c| c.is_ascii_alphabetic())
-                && !tok
-                    .windows(3)
-                    .skip(1)
-                    .any(|w| w[0].eq_ignore_ascii_case(&w[1]) && w[1].eq_ignore_ascii_case(&w[2]));
+            let at = out.text.len();
+            let mut plain = kinds == LETTER;
             if plain {
-                let at = out.text.len();
-                out.text.extend(tok.iter().map(|c| c.to_ascii_lowercase()));
+                // letters only, so setting bit 5 lowercases; elongation (three equal letters,
+                // not at the start: `PPP` is an acronym) needs the word routine
+                out.text.extend(tok.iter().map(|c| c | 0x20));
+                let low = &out.text[at..];
+                plain = low.len() < 4 || !low[1..].windows(3).any(|w| w[0] == w[1] && w[1] == w[2]);
+            }
+            if plain {
                 if let Some(exp) = slang.get_bytes(&out.text[at..]) {
                     out.text.truncate(at);
                     out.push_str(exp, i as u32, j as u32);
@@ -291,50 +328,303 @@ fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
                     out.cursor = j as u32;
                 }
             } else {
+                out.text.truncate(at);
                 units.clear();
-                units.extend((i..j).map(unit));
+                units.extend((i..j).map(|k| Unit {
+                    c: bytes[k] as char,
+                    start: k as u32,
+                    end: k as u32 + 1,
+                }));
                 word(&units, slang, &mut out, &mut buf, false);
             }
             i = j;
-        } else if b == b'#' && i + 1 < n && alnum(bytes[i + 1]) {
-            let mut j = i + 1;
-            while j < n && alnum(bytes[j]) {
-                j += 1;
+        } else if is_ascii_sep(b) {
+            out.space();
+            run.space();
+            i += 1;
+        } else if b == b'<' {
+            match tag_at(text, i) {
+                Some((close, block)) => {
+                    if block {
+                        out.space();
+                        run.space();
+                    }
+                    i = close + 1;
+                }
+                None => {
+                    out.space();
+                    run.space();
+                    i += 1;
+                }
             }
+        } else if b == b'#' {
             out.push('#', i as u32, i as u32 + 1);
-            units.clear();
-            units.extend((i + 1..j).map(unit));
-            hashtag_parts(&units, slang, &mut out, &mut buf);
-            i = j;
+            run.other();
+            let body = skip_transparent(text, i + 1);
+            if starts_word(bytes, body) {
+                units.clear();
+                i = word_units(text, body, &mut units);
+                hashtag_parts(&units, slang, &mut out, &mut buf);
+                // a last part of one letter (`#a`, `#1a` gives `#1 a`) can start a run
+                let t = &out.text;
+                let k = t.len();
+                run.hashtag(k >= 2 && t[k - 1].is_ascii_lowercase() && !is_word_byte(t[k - 2]));
+            } else {
+                i += 1;
+            }
+        } else if b == b'&' {
+            // what the general path decodes here; a bare `&` stays itself
+            let (c, len) = entity(&text[i..]).unwrap_or(('&', 1));
+            let (start, end) = (i as u32, (i + len) as u32);
+            if c == '&' {
+                out.space();
+                out.push_str("dan", start, end);
+                out.space();
+                run.other();
+            } else if c.is_ascii() && !is_word_byte(c as u8) && c != '#' {
+                if is_ascii_sep(c as u8) || c == '<' {
+                    out.space();
+                    run.space();
+                } else {
+                    out.push(c, start, end);
+                    run.other();
+                }
+            } else if !c.is_ascii() && (c.is_whitespace() || is_dash(c)) {
+                out.space();
+                run.space();
+            } else {
+                // letters, digits, `#` or other chars from entities: rare, and they would
+                // join words or start hashtags
+                return None;
+            }
+            i += len;
         } else if b < 0x80 {
             out.push(b as char, i as u32, i as u32 + 1);
+            run.other();
             i += 1;
+        } else if latin_letter(bytes, i).is_some() {
+            units.clear();
+            i = word_units(text, i, &mut units);
+            run.word(is_single_letter(&units))?;
+            word(&units, slang, &mut out, &mut buf, false);
         } else {
             let c = text[i..].chars().next()?;
             let len = c.len_utf8();
             let (start, end) = (i as u32, (i + len) as u32);
             if c.is_whitespace() || is_dash(c) {
                 out.space();
+                run.space();
             } else if let Some(k) = hand_sign(c) {
                 out.space();
                 out.push_str(HAND_SIGN_TOKENS[k - 1], start, end);
                 out.space();
-            } else if is_invisible(c) && c != '\u{20E3}' {
-                // dropped; harmless only when it cannot glue two words together
-                let word_before = i > 0 && alnum(bytes[i - 1]);
-                let word_after = i + len < n && alnum(bytes[i + len]);
-                if word_before || word_after {
-                    return None;
-                }
+                run.other();
+            } else if c == '\u{20E3}' {
+                // a keycap (`3️⃣`) whose digit was already read as a word
+                return None;
+            } else if is_invisible(c) {
+                // dropped, and transparent: a word before it continues after it
             } else if passes_unchanged(c) {
                 out.push(c, start, end);
+                run.other();
             } else {
                 return None;
             }
             i += len;
         }
     }
-    Some(join_leftover_letters(out.finish(), slang))
+    // Every run of standalone letters in the output was declined above, unless slang values
+    // bring their own one-letter words.
+    if slang.loose_values {
+        Some(join_leftover_letters(out.finish(), slang))
+    } else {
+        Some(out.finish())
+    }
+}
+
+/// [`WORD_CLASS`] of ASCII letters; digits and `_` are 2, other bytes 0.
+const LETTER: u8 = 1;
+
+/// Word bytes by kind, so the fast path finds a word's end and learns whether it is letters
+/// only with one lookup per byte.
+static WORD_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_alphabetic() {
+            LETTER
+        } else if c.is_ascii_digit() || c == b'_' {
+            2
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
+
+/// ASCII letter and digit bytes and `_`: what words are made of.
+#[inline]
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// The base letter of each char U+00C0..U+024F (Latin-1 letters, Latin Extended-A and -B)
+/// whose compatibility decomposition is one ASCII letter followed by combining marks only, so
+/// that normalisation turns it into that letter (`é` → `e`, `Ğ` → `G`); `.` for every other
+/// char. A fixed table because decomposing through `decompose_compatible` costs a hash lookup
+/// per char and these letters are common (names, loanwords); a unit test checks every entry.
+const LATIN_BASE: &[u8; 0x190] = b"\
+AAAAAA.CEEEEIIII.NOOOOO..UUUUY..aaaaaa.ceeeeiiii.nooooo..uuuuy.y\
+AaAaAaCcCcCcCcDd..EeEeEeEeEeGgGgGgGgHh..IiIiIiIiI...JjKk.LlLlLl.\
+...NnNnNn...OoOoOo..RrRrRrSsSsSsSsTtTt..UuUuUuUuUuUuWwYyYZzZzZzs\
+................................Oo.............Uu...............\
+.............AaIiOoUuUuUuUuUu.AaAa....GgKkOoOo..j...Gg..NnAa....\
+AaAaEeEeIiIiOoOoRrRrUuUuSsTt..Hh......AaEeOoOoOoOoYy............\
+................";
+
+/// The ASCII letter that the two-byte char starting at `bytes[i]` normalises to, if
+/// [`LATIN_BASE`] has one. `bytes` must be UTF-8 and `i` a char boundary.
+#[inline]
+fn latin_letter(bytes: &[u8], i: usize) -> Option<u8> {
+    let lead = *bytes.get(i)?;
+    if !(0xC3..=0xC9).contains(&lead) {
+        return None;
+    }
+    let cont = *bytes.get(i + 1)?;
+    let cp = (usize::from(lead & 0x1F) << 6) | usize::from(cont & 0x3F);
+    let base = *LATIN_BASE.get(cp.checked_sub(0xC0)?)?;
+    (base != b'.').then_some(base)
+}
+
+/// The tag starting at `text[i] == '<'`, if it is one: the offset of its `>` and whether it
+/// is a block tag. The bare tags Mastodon writes around every paragraph, line and hashtag
+/// are recognised by comparing bytes, without searching for the `>` and reading the name
+/// (what [`tag_end`] and [`is_block_tag`] do for the others, with the same result).
+#[inline]
+fn tag_at(text: &str, i: usize) -> Option<(usize, bool)> {
+    const COMMON: [(&[u8], bool); 6] = [
+        (b"<p>", true),
+        (b"</p>", true),
+        (b"<br>", true),
+        (b"<span>", false),
+        (b"</span>", false),
+        (b"</a>", false),
+    ];
+    let rest = text.as_bytes().get(i..)?;
+    for (tag, block) in COMMON {
+        if rest.starts_with(tag) {
+            return Some((i + tag.len() - 1, block));
+        }
+    }
+    let close = tag_end(text, i)?;
+    Some((close, is_block_tag(&text[i + 1..close])))
+}
+
+/// Whether a word char (as the general path decodes it) starts at `i`.
+#[inline]
+fn starts_word(bytes: &[u8], i: usize) -> bool {
+    bytes.get(i).is_some_and(|&b| is_word_byte(b)) || latin_letter(bytes, i).is_some()
+}
+
+/// The offset after the inline tags and zero-width chars starting at `i`: the general path
+/// decodes them to nothing, so the units on either side are adjacent. A keycap's U+20E3 is
+/// not skipped (it turns the digit before it into a hand sign).
+fn skip_transparent(text: &str, mut i: usize) -> usize {
+    let bytes = text.as_bytes();
+    while let Some(&b) = bytes.get(i) {
+        if b == b'<' {
+            match tag_at(text, i) {
+                Some((close, false)) => i = close + 1,
+                _ => break,
+            }
+        } else if b >= 0x80 && latin_letter(bytes, i).is_none() {
+            match text[i..].chars().next() {
+                Some(c) if is_invisible(c) && c != '\u{20E3}' => i += c.len_utf8(),
+                _ => break,
+            }
+        } else {
+            break;
+        }
+    }
+    i
+}
+
+/// Gathers the units of the word starting at `i` (a word char), across inline tags and
+/// zero-width chars, into `units`; returns the offset after it.
+fn word_units(text: &str, mut i: usize, units: &mut Vec<Unit>) -> usize {
+    let bytes = text.as_bytes();
+    loop {
+        i = skip_transparent(text, i);
+        let Some(&b) = bytes.get(i) else { break };
+        let (c, len) = if is_word_byte(b) {
+            (b, 1)
+        } else if let Some(base) = latin_letter(bytes, i) {
+            (base, 2)
+        } else {
+            break;
+        };
+        units.push(Unit {
+            c: c as char,
+            start: i as u32,
+            end: (i + len) as u32,
+        });
+        i += len;
+    }
+    i
+}
+
+/// A one-letter word, which might be part of a spaced-out word.
+fn is_single_letter(units: &[Unit]) -> bool {
+    units.len() == 1 && units[0].c.is_ascii_alphabetic()
+}
+
+/// Follows single-letter words separated only by spaces in the token stream: the general
+/// path joins three or more of them (`g a n j a r`), which the fast path leaves to it. One
+/// or two (`t.co`, `a b`) are ordinary words for both paths. A hashtag whose last part is a
+/// single letter starts a run too: the general path's last step joins `#1a b c` into
+/// `#1 abc`. Words of two or more letters never come out as single letters, hashtags cannot
+/// continue a run (`#` is in the way) and other tokens print something between letters, so
+/// the fast path's output never holds a run to join.
+#[derive(Default)]
+struct LetterRun {
+    /// Single-letter words in the current run.
+    letters: u8,
+    /// Whether a space came after the last of them.
+    spaced: bool,
+}
+
+impl LetterRun {
+    fn space(&mut self) {
+        self.spaced = true;
+    }
+
+    /// A token other than a word or a space (punctuation, emoji, hashtag) ends a run.
+    fn other(&mut self) {
+        self.letters = 0;
+    }
+
+    /// A hashtag just written, whose output ends in a standalone letter or not.
+    fn hashtag(&mut self, ends_in_single_letter: bool) {
+        self.letters = u8::from(ends_in_single_letter);
+        self.spaced = false;
+    }
+
+    /// A word token; `None` when it makes a run of three single letters.
+    fn word(&mut self, single_letter: bool) -> Option<()> {
+        if !single_letter {
+            self.letters = 0;
+            return Some(());
+        }
+        self.letters = if self.letters > 0 && self.spaced {
+            self.letters + 1
+        } else {
+            1
+        };
+        self.spaced = false;
+        (self.letters < 3).then_some(())
+    }
 }
 
 /// Joins runs of three or more standalone single letters left in the output (from hashtag
@@ -456,17 +746,30 @@ fn tag_end(text: &str, open: usize) -> Option<usize> {
     Some(open + 1 + close)
 }
 
+/// Whether a tag (the text between `<` and `>`) is a block tag, read as a space; the name is
+/// compared without allocating since both paths ask this for every tag.
 fn is_block_tag(tag: &str) -> bool {
-    let name: String = tag
-        .trim_start_matches('/')
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    matches!(
-        name.as_str(),
-        "br" | "p" | "div" | "li" | "ul" | "ol" | "blockquote" | "h1" | "h2" | "h3" | "tr" | "td"
-    )
+    let tag = tag.trim_start_matches('/').as_bytes();
+    let len = tag
+        .iter()
+        .position(|b| !b.is_ascii_alphanumeric())
+        .unwrap_or(tag.len());
+    let name = &tag[..len];
+    const BLOCK: [&[u8]; 12] = [
+        b"br",
+        b"p",
+        b"div",
+        b"li",
+        b"ul",
+        b"ol",
+        b"blockquote",
+        b"h1",
+        b"h2",
+        b"h3",
+        b"tr",
+        b"td",
+    ];
+    BLOCK.iter().any(|block| block.eq_ignore_ascii_case(name))
 }
 
 /// Decodes an HTML entity at the start of `s` (which begins with `&`): the char and the
@@ -1026,6 +1329,91 @@ mod tests {
         assert_eq!(norm("ga\u{200B}n\u{200D}jar"), "ganjar");
         assert_eq!(norm("aamiin saat"), "aamiin saat");
         assert_eq!(norm("PPP PPPK"), "ppp pppk", "acronyms are not elongation");
+    }
+
+    /// Every entry of the fixed table is what the general path's decomposition gives, and
+    /// every two-byte char that decomposes to one ASCII letter is in it (within its range).
+    #[test]
+    fn latin_table_agrees_with_decomposition() {
+        for cp in 0x80u32..0x800 {
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
+            let mut kept = Vec::new();
+            decompose_compatible(c, |d| {
+                if !(is_combining_mark(d) || is_invisible(d) || is_marker(d)) {
+                    kept.push(d);
+                }
+            });
+            let plain = !(c.is_whitespace() || is_dash(c) || is_invisible(c) || is_marker(c));
+            let expected = match kept[..] {
+                [l] if plain && l.is_ascii_alphabetic() && (0xC0..0x250).contains(&cp) => {
+                    Some(l as u8)
+                }
+                _ => None,
+            };
+            let mut tmp = [0u8; 4];
+            let bytes = c.encode_utf8(&mut tmp).as_bytes();
+            assert_eq!(latin_letter(bytes, 0), expected, "U+{cp:04X} {c}");
+        }
+    }
+
+    #[test]
+    fn common_tags_read_as_the_general_rule_reads_them() {
+        for tag in [
+            "<p>",
+            "</p>",
+            "<br>",
+            "<span>",
+            "</span>",
+            "</a>",
+            "<p class=x>",
+            "<br/>",
+            "<spanx>",
+            "<a href=\"y\">",
+            "<3",
+            "<<p>",
+        ] {
+            let text = format!("{tag} x>");
+            let general = tag_end(&text, 0).map(|c| (c, is_block_tag(&text[1..c])));
+            assert_eq!(tag_at(&text, 0), general, "{tag}");
+        }
+    }
+
+    #[test]
+    fn html_and_diacritics_take_the_fast_path() {
+        let s = slang();
+        for text in [
+            "<p>Pémilu café yg</p><p>Müller<br>señor</p>",
+            "<p><a href=\"https://x.example/tags/pemilu\" class=\"mention hashtag\">#<span>Pemilu</span></a></p>",
+            "ga<span>n</span>jar &amp; Erdoğan&#39;s t.co/ab",
+            "naïve ☝️ 🙏🏻 «ok»",
+        ] {
+            let fast = normalize_fast(text, &s).expect("fast path");
+            assert_eq!(fast, normalize_general(text, &s), "{text}");
+        }
+        assert_eq!(
+            norm("<p>Pémilu café yg</p><p>Müller<br>señor</p>"),
+            "pemilu cafe yang muller senor"
+        );
+        assert_eq!(norm("#<span>PrabowoGibran</span>"), "#prabowo gibran");
+        assert_eq!(
+            norm("ga<b>n</b>jar"),
+            "ganjar",
+            "inline tags are transparent"
+        );
+        for text in [
+            "g a n j a r",
+            "<p>g</p><p>a</p><p>n</p>",
+            "é x ñ",
+            "1\u{FE0F}\u{20E3}",
+            "&#97;b",
+        ] {
+            assert!(
+                normalize_fast(text, &s).is_none(),
+                "{text} is for the general path"
+            );
+        }
     }
 
     #[test]

@@ -136,11 +136,14 @@ pub fn analyse(text: &str, lex: &Lexicon) -> Analysis {
     let mut word_starts: Vec<u32> = Vec::new();
     if !hits.is_empty() {
         word_starts.reserve(bytes.len() / 5 + 1);
-        for i in 0..bytes.len() {
-            let w = super::matcher::is_word_byte(bytes[i]);
-            if w && (i == 0 || !super::matcher::is_word_byte(bytes[i - 1])) {
+        // one classification per byte: the previous byte's is carried along
+        let mut in_word = false;
+        for (i, &b) in bytes.iter().enumerate() {
+            let w = super::matcher::is_word_byte(b);
+            if w && !in_word {
                 word_starts.push(i as u32);
             }
+            in_word = w;
         }
     }
     let tok_of = |pos: u32| -> u32 { word_starts.partition_point(|&s| s <= pos) as u32 };
