@@ -790,7 +790,7 @@ impl Lexicon {
                     );
                     continue;
                 }
-                match Regex::new(&e.value) {
+                match Regex::new(&ascii_word_boundaries(&e.value)) {
                     Ok(r) if r.captures_len() >= 2 => regexes.push((r, kind)),
                     Ok(_) => err!(
                         &e.origin,
@@ -950,5 +950,47 @@ impl TermsBuilder {
         if !self.refs[i].contains(&r) {
             self.refs[i].push(r);
         }
+    }
+}
+
+/// `pattern` with its word boundaries (`\b`, `\B`) made ASCII ones. Patterns run over the
+/// normalised text, whose words are ASCII (diacritics are gone; emoji are not word characters
+/// either way), so what they match is the same; but a Unicode boundary makes the regex engine
+/// leave its fast DFA for a much slower one on every text that holds a non-ASCII character.
+fn ascii_word_boundaries(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some(boundary @ ('b' | 'B')) => {
+                out.push_str("(?-u:\\");
+                out.push(boundary);
+                out.push(')');
+            }
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod boundary_tests {
+    use super::ascii_word_boundaries;
+
+    #[test]
+    fn word_boundaries_become_ascii_and_escaped_backslashes_stay() {
+        assert_eq!(
+            ascii_word_boundaries(r"\bsalam\s+\B"),
+            r"(?-u:\b)salam\s+(?-u:\B)"
+        );
+        assert_eq!(ascii_word_boundaries(r"a\\b"), r"a\\b");
     }
 }
