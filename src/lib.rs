@@ -9,7 +9,7 @@
 //! ```
 //!
 //! Data flows one way. Sources never call detection; detection never touches storage; only
-//! [`store`] touches sled.
+//! [`store`] touches the database.
 //!
 //! # Module map
 //!
@@ -37,7 +37,7 @@
 //! | [`snapshots`] | account snapshots: following list and profile compared with the last one → follow, unfollow, profile activities |
 //! | [`simulator`] | `netra simulate`: fake Mastodon, Bluesky and RSS on loopback with a scripted population (demo, tests, benchmarks; never on the daemon's path) |
 //! | [`sources`] | platform connectors: responses in, [`model::Activity`] out |
-//! | [`store`] | the sled database: trees, keys, transactions, export/import |
+//! | [`store`] | the database (sled, or PostgreSQL for replicas): trees, keys, transactions, export/import, replica claims |
 //! | [`telemetry`] | logging setup |
 
 pub mod access;

@@ -4,7 +4,7 @@
 //! `tower::ServiceExt::oneshot` and [`server::serve`] runs it with the connection limits axum's
 //! own `serve` lacks. The API's routes are one table, [`api_routes`]: the router and the
 //! OpenAPI description at `/api/v1/openapi.json` are both made from it, so they cannot
-//! disagree. Handlers never touch sled; they call store operations.
+//! disagree. Handlers never touch the database; they call store operations.
 
 pub mod admin;
 pub mod api;

@@ -1,4 +1,6 @@
-//! The store: the only module that touches sled.
+//! The store: the only module that touches the database. Its trees live in sled (embedded, the
+//! default) or in PostgreSQL (several replicas on one store), behind the key-value layer of
+//! [`kv`]; everything below is written once for both.
 //!
 //! # Trees
 //!
@@ -45,8 +47,9 @@
 //!
 //! # Consistency of dumps
 //!
-//! sled iterators do not share a snapshot across trees. Writers therefore hold the read side of
-//! a gate and `export` holds the write side, so a dump never sees half of a change.
+//! Iterators do not share a snapshot across trees. Writers therefore hold the read side of
+//! a gate and `export` holds the write side, so a dump never sees half of a change. The gate
+//! is per process: on PostgreSQL with other replicas writing, use `pg_dump` instead.
 
 mod access;
 pub mod audit;
