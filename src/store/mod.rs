@@ -1,6 +1,6 @@
 //! The store: the only module that touches the database. Its trees live in sled (embedded, the
 //! default) or in PostgreSQL (several replicas on one store), behind the key-value layer of
-//! [`kv`]; everything below is written once for both.
+//! `kv.rs`; everything below is written once for both.
 //!
 //! # Trees
 //!
