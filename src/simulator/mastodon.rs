@@ -372,6 +372,20 @@ fn account_by_id(world: &Population, id: &str) -> Option<usize> {
     world.index.mastodon_id.get(id).copied()
 }
 
+/// Account index for a Mastodon account id on one of the simulated instances.
+fn account_on(state: &SimState, domain: &str, id: &str) -> Option<usize> {
+    known_domain(domain)
+        .then(|| account_by_id(&state.world(), id))
+        .flatten()
+}
+
+/// Activity index of a status id on one of the simulated instances.
+fn status_on(state: &SimState, domain: &str, id: &str) -> Option<usize> {
+    known_domain(domain)
+        .then(|| status_by_id(&state.world(), id))
+        .flatten()
+}
+
 /// Activity index of a status id.
 fn status_by_id(world: &Population, id: &str) -> Option<usize> {
     world.index.status.get(id).copied()
@@ -434,11 +448,7 @@ pub async fn account(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let found = if known_domain(&domain) {
-        account_by_id(&state.world(), &id)
-    } else {
-        None
-    };
+    let found = account_on(&state, &domain, &id);
     let Some(account) = found else {
         return not_found();
     };
@@ -452,11 +462,7 @@ pub async fn account_statuses(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let found = if known_domain(&domain) {
-        account_by_id(&state.world(), &id)
-    } else {
-        None
-    };
+    let found = account_on(&state, &domain, &id);
     let Some(account) = found else {
         return not_found();
     };
@@ -550,11 +556,7 @@ pub async fn status(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let found = if known_domain(&domain) {
-        status_by_id(&state.world(), &id)
-    } else {
-        None
-    };
+    let found = status_on(&state, &domain, &id);
     let Some(i) = found else { return not_found() };
     if state.world().script.deleted(i) {
         return not_found();
@@ -582,11 +584,7 @@ pub async fn following(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let found = if known_domain(&domain) {
-        account_by_id(&state.world(), &id)
-    } else {
-        None
-    };
+    let found = account_on(&state, &domain, &id);
     let Some(account) = found else {
         return not_found();
     };
@@ -637,11 +635,7 @@ pub async fn history(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let found = if known_domain(&domain) {
-        status_by_id(&state.world(), &id)
-    } else {
-        None
-    };
+    let found = status_on(&state, &domain, &id);
     let Some(i) = found else { return not_found() };
     let author = state.world().activities[i].actor;
     guard(&state, &uri, &headers)
@@ -666,11 +660,7 @@ async fn actors_of(
     headers: HeaderMap,
     kind: ActivityKind,
 ) -> Response {
-    let found = if known_domain(&domain) {
-        status_by_id(&state.world(), &id)
-    } else {
-        None
-    };
+    let found = status_on(&state, &domain, &id);
     let Some(i) = found else { return not_found() };
     let author = state.world().activities[i].actor;
     guard(&state, &uri, &headers)
@@ -779,11 +769,7 @@ pub async fn context(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let found = if known_domain(&domain) {
-        status_by_id(&state.world(), &id)
-    } else {
-        None
-    };
+    let found = status_on(&state, &domain, &id);
     let Some(i) = found else { return not_found() };
     let author = state.world().activities[i].actor;
     guard(&state, &uri, &headers)
