@@ -766,6 +766,24 @@ impl Store {
 
     /// Records what the last scan learned about an account (gone, private, failing).
     pub fn set_account_state(&self, id: AccountId, state: AccountState) -> Result<(), StoreError> {
+        self.change_account(id, "saving an account's state", |account| {
+            if account.state == state {
+                return false;
+            }
+            account.state = state.clone();
+            true
+        })?;
+        Ok(())
+    }
+
+    /// Applies `change` to the stored account in one transaction; writes and flushes only when
+    /// `change` says it changed something, and tells whether it did.
+    pub(super) fn change_account(
+        &self,
+        id: AccountId,
+        action: &str,
+        change: impl Fn(&mut Account) -> bool,
+    ) -> Result<bool, StoreError> {
         let key = keys::account(id);
         let _gate = self.read_gate();
         let changed = self
@@ -779,18 +797,17 @@ impl Store {
                     });
                 };
                 let mut account: Account = decode_tx("accounts", &key, &bytes)?;
-                if account.state == state {
+                if !change(&mut account) {
                     return Ok(false);
                 }
-                account.state = state.clone();
                 accounts.insert(key, codec::encode(&account))?;
                 Ok(true)
             })
-            .map_err(tx_error("saving an account's state"))?;
+            .map_err(tx_error(action))?;
         if changed {
             self.flush()?;
         }
-        Ok(())
+        Ok(changed)
     }
 
     /// The registered account with this handle on this platform, if any.

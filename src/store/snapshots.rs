@@ -8,7 +8,7 @@ use super::kv::Transactional;
 use super::records::{abort, decode_tx};
 
 use super::{codec, keys, tx_error, Store, StoreError};
-use crate::model::{Account, AccountId, Finding, FindingId, Presence, SnapshotState};
+use crate::model::{AccountId, Finding, FindingId, Presence, SnapshotState};
 
 impl Store {
     /// The last snapshot of a registered account, if one was ever stored.
@@ -36,32 +36,19 @@ impl Store {
     /// Records whether the account hides whom it follows, so registrars see why no follows
     /// are reported for it. Changes nothing (and writes nothing) when already so.
     pub fn set_following_hidden(&self, id: AccountId, hidden: bool) -> Result<(), StoreError> {
-        let key = keys::account(id);
-        let _gate = self.read_gate();
-        let changed = self
-            .trees
-            .accounts
-            .transaction(|accounts| {
-                let Some(bytes) = accounts.get(key)? else {
-                    return abort(StoreError::NotFound {
-                        what: "account",
-                        id: id.to_string(),
-                    });
-                };
-                let mut account: Account = decode_tx("accounts", &key, &bytes)?;
+        let changed = self.change_account(
+            id,
+            "saving whether an account hides its following list",
+            |account| {
                 if account.following_hidden == hidden {
-                    return Ok(false);
+                    return false;
                 }
                 account.following_hidden = hidden;
-                accounts.insert(key, codec::encode(&account))?;
-                Ok(true)
-            })
-            .map_err(tx_error(
-                "saving whether an account hides its following list",
-            ))?;
+                true
+            },
+        )?;
         if changed {
             self.registry_changed();
-            self.flush()?;
         }
         Ok(())
     }
