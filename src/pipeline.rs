@@ -24,7 +24,7 @@ use crate::model::{
 use crate::snapshots::{self, Subject};
 use crate::sources::http::RateLimit;
 use crate::sources::{AccountRef, Fetched, SourceError, Sources};
-use crate::store::{ActivityRecord, Ingest, Store, StoreError};
+use crate::store::{ActivityRecord, Ingest, RecordOutcome, Store, StoreError};
 
 /// Decides what an activity of an employee may breach. Must be pure and deterministic.
 pub trait Judge: Send + Sync {
@@ -351,20 +351,7 @@ impl Pipeline {
                 )
             })
             .await?;
-        self.metrics.add(
-            "netra_activities_total",
-            &[("platform", platform.as_str())],
-            outcome.new_activities as f64,
-        );
-        for rule in &outcome.new_finding_rules {
-            self.metrics.inc("netra_findings_total", &[("rule", rule)]);
-        }
-        Ok(ScanReport {
-            activities_seen,
-            new_activities: outcome.new_activities,
-            new_findings: outcome.new_findings.len(),
-            rate_limit: None,
-        })
+        Ok(self.report(platform, activities_seen, &outcome, None))
     }
 
     /// Checks whether the flagged posts behind `findings` (all of `account`) are still online
@@ -526,20 +513,30 @@ impl Pipeline {
                 )
             })
             .await?;
-        let platform_name = platform.as_str();
+        Ok(self.report(platform, activities_seen, &outcome, rate_limit))
+    }
+
+    /// Counts what a scan stored in the metrics and sums it up for the scheduler.
+    fn report(
+        &self,
+        platform: Platform,
+        activities_seen: usize,
+        outcome: &RecordOutcome,
+        rate_limit: Option<RateLimit>,
+    ) -> ScanReport {
         self.metrics.add(
             "netra_activities_total",
-            &[("platform", platform_name)],
+            &[("platform", platform.as_str())],
             outcome.new_activities as f64,
         );
         for rule in &outcome.new_finding_rules {
             self.metrics.inc("netra_findings_total", &[("rule", rule)]);
         }
-        Ok(ScanReport {
+        ScanReport {
             activities_seen,
             new_activities: outcome.new_activities,
             new_findings: outcome.new_findings.len(),
             rate_limit,
-        })
+        }
     }
 }
