@@ -55,27 +55,43 @@ fn post() -> impl Strategy<Value = String> {
     prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
 }
 
+/// Every span of the normalised text maps into `text`, on char boundaries.
+fn spans_on_char_boundaries(text: &str) -> Result<(), TestCaseError> {
+    let n = normalize(text, slang());
+    let len = n.text.len();
+    for from in 0..len {
+        for to in (from + 1)..=len.min(from + 12) {
+            let (s, e) = n.original_span(from, to);
+            prop_assert!(
+                s <= e && e <= text.len(),
+                "span {s}..{e} outside {}",
+                text.len()
+            );
+            prop_assert!(text.is_char_boundary(s) && text.is_char_boundary(e));
+        }
+    }
+    Ok(())
+}
+
+/// Normalising the normalised text changes nothing.
+fn idempotent(text: &str) -> Result<(), TestCaseError> {
+    let once = normalize(text, slang()).text;
+    let twice = normalize(&once, slang()).text;
+    prop_assert_eq!(once, twice);
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
     #[test]
     fn spans_map_into_the_original_on_char_boundaries(text in post()) {
-        let n = normalize(&text, slang());
-        let len = n.text.len();
-        for from in 0..len {
-            for to in (from + 1)..=len.min(from + 12) {
-                let (s, e) = n.original_span(from, to);
-                prop_assert!(s <= e && e <= text.len(), "span {s}..{e} outside {}", text.len());
-                prop_assert!(text.is_char_boundary(s) && text.is_char_boundary(e));
-            }
-        }
+        spans_on_char_boundaries(&text)?;
     }
 
     #[test]
     fn normalisation_is_idempotent(text in post()) {
-        let once = normalize(&text, slang()).text;
-        let twice = normalize(&once, slang()).text;
-        prop_assert_eq!(once, twice);
+        idempotent(&text)?;
     }
 }
 
@@ -174,21 +190,11 @@ proptest! {
 
     #[test]
     fn html_spans_map_into_the_original_on_char_boundaries(text in html_post()) {
-        let n = normalize(&text, slang());
-        let len = n.text.len();
-        for from in 0..len {
-            for to in (from + 1)..=len.min(from + 12) {
-                let (s, e) = n.original_span(from, to);
-                prop_assert!(s <= e && e <= text.len(), "span {s}..{e} outside {}", text.len());
-                prop_assert!(text.is_char_boundary(s) && text.is_char_boundary(e));
-            }
-        }
+        spans_on_char_boundaries(&text)?;
     }
 
     #[test]
     fn html_normalisation_is_idempotent(text in html_post()) {
-        let once = normalize(&text, slang()).text;
-        let twice = normalize(&once, slang()).text;
-        prop_assert_eq!(once, twice);
+        idempotent(&text)?;
     }
 }
