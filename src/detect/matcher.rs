@@ -1,5 +1,6 @@
 //! Whole-word multi-pattern matching over normalised text: one Aho-Corasick automaton,
-//! leftmost-longest, with the word boundaries built into the automaton.
+//! leftmost-longest, with the word boundaries built into the automaton and a word filter in
+//! front of it.
 //!
 //! The haystack is copied with every non-word byte turned into a space and a space added at
 //! both ends (one table lookup per byte), and every pattern is compiled as
@@ -11,16 +12,24 @@
 //! confirmed against the original bytes, which also separates patterns that fold to the same
 //! key. Prefix patterns (`dukung*`) are compiled without the trailing space.
 //!
+//! Every key starts just before a word, so the automaton only needs to run, anchored, at word
+//! starts, and only at those whose word could begin a key. The filter that decides this is a
+//! bit set indexed by a hash of the whole word (or, for prefix patterns, of its first bytes).
+//! Most words of a post begin no pattern, so most words cost one hash and one bit test; the
+//! automaton runs on the few that pass, and a false pass only costs an anchored search that
+//! dies within a few bytes. Words are found 64 bytes at a time, as the edges of a bit mask of
+//! the word bytes.
+//!
 //! Choices, measured in BENCHMARKS.md: the DFA kind explicitly (the automatic choice builds a
-//! DFA only for small sets; the contiguous NFA is about half as fast here); no prefilter (every
-//! key starts with a space, so a prefilter cannot skip anything); ASCII case-insensitivity off
-//! (text is lowercased by normalisation); byte classes on (the folded alphabet has ~38 bytes,
-//! which keeps DFA rows small). Walking an anchored DFA from each word start was tried and was
-//! slower on this corpus: most words share a prefix with some pattern.
+//! DFA only for small sets; the contiguous NFA is about half as fast here); anchored starts only
+//! (the filter picks the starts); no prefilter inside the automaton (the word filter is the
+//! prefilter); ASCII case-insensitivity off (text is lowercased by normalisation); byte classes
+//! on (the folded alphabet has ~38 bytes, which keeps DFA rows small). The unanchored automaton
+//! over every byte, without the filter, ran at about half the speed.
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind, StartKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, Input, MatchKind, StartKind};
 
 /// A pattern occurrence in the original haystack, on word boundaries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +37,9 @@ pub struct Hit {
     pub pattern: u32,
     pub start: u32,
     pub end: u32,
+    /// How many words (maximal runs of word bytes) of the text come before the match's first
+    /// word: its token number, which the caller would otherwise count again byte by byte.
+    pub word: u32,
 }
 
 /// How a pattern's end must sit in the text.
@@ -83,9 +95,199 @@ struct Pattern {
     verify: bool,
 }
 
+/// Which words may begin a key. A key's first word goes in one bit set; a key with a second
+/// word goes in a second bit set by both words and the spaces between them, because the first
+/// words of phrases (`partai`, `kota`, `ini`) are everyday words while the pairs are rare.
+/// False passes are allowed (the automaton decides); false misses are not.
+#[derive(Debug, Clone)]
+struct WordFilter {
+    /// First words of keys with one word; bit `hash >> shift`.
+    single: Vec<u64>,
+    /// First two words (and the spaces between) of keys with more than one.
+    pair: Vec<u64>,
+    shift: u32,
+    /// The first `prefix_probe` bytes of the first words of prefix keys such as ` dukung`;
+    /// `prefix_probe` is the shortest such word (0 when there is none), so one test per word
+    /// covers every prefix key.
+    prefix: Vec<u64>,
+    prefix_probe: usize,
+    /// Distinct numbers of spaces before a key's first word beyond the usual one (`#amin` is
+    /// compiled as `  amin `), so the automaton is also tried that far before the word,
+    /// farthest (leftmost) first.
+    extra_leads: Vec<usize>,
+}
+
+impl WordFilter {
+    /// Built from the keys (each `' ' + folded pattern [+ ' ']`).
+    fn new(keys: &[Vec<u8>]) -> Self {
+        // at most one bit in 32 set, so a word that begins no key passes about once in 32
+        let bits = (keys.len() * 32)
+            .max(1 << 12)
+            .next_power_of_two()
+            .min(1 << 26);
+        let mut filter = WordFilter {
+            single: vec![0; bits / 64],
+            pair: vec![0; bits / 64],
+            prefix: vec![0; bits / 64],
+            shift: 64 - bits.trailing_zeros(),
+            prefix_probe: 0,
+            extra_leads: Vec::new(),
+        };
+        let mut prefix_words = Vec::new();
+        for key in keys {
+            let lead = key.iter().take_while(|&&b| b == b' ').count();
+            if lead > 1 {
+                filter.extra_leads.push(lead - 1);
+            }
+            let rest = &key[lead..];
+            let first = &rest[..word_len(rest)];
+            let after = &rest[first.len()..];
+            let gap = after.iter().take_while(|&&b| b == b' ').count();
+            let second = &after[gap..][..word_len(&after[gap..])];
+            // a second word counts only when it is whole: the last word of a prefix key may go on
+            let whole = after.len() > gap + second.len();
+            if !second.is_empty() && whole {
+                let slot = filter.slot(pair_hash(word_hash(first), gap, word_hash(second)));
+                set(&mut filter.pair, slot);
+            } else {
+                if after.is_empty() {
+                    prefix_words.push(first);
+                }
+                let slot = filter.slot(word_hash(first));
+                set(&mut filter.single, slot);
+            }
+        }
+        filter.prefix_probe = prefix_words.iter().map(|w| w.len()).min().unwrap_or(0);
+        for word in prefix_words {
+            let slot = filter.slot(word_hash(&word[..filter.prefix_probe]));
+            set(&mut filter.prefix, slot);
+        }
+        filter.extra_leads.sort_unstable();
+        filter.extra_leads.dedup();
+        filter.extra_leads.reverse();
+        filter
+    }
+
+    #[inline]
+    fn slot(&self, hash: u64) -> usize {
+        (hash >> self.shift) as usize
+    }
+
+    /// Whether a key may start just before `hay[word.0..word.1]` (a maximal run of word bytes, hashed to
+    /// `hash`), followed `gap` spaces later by a word hashed to `next` (if any).
+    #[inline(always)]
+    fn passes(
+        &self,
+        hay: &[u8],
+        word: (usize, usize),
+        hash: u64,
+        next: Option<(usize, u64)>,
+    ) -> bool {
+        get(&self.single, self.slot(hash))
+            || next
+                .is_some_and(|(gap, next)| get(&self.pair, self.slot(pair_hash(hash, gap, next))))
+            // a word as long as a prefix key's is in `single` already
+            || (self.prefix_probe != 0
+                && word.1 - word.0 > self.prefix_probe
+                && get(
+                    &self.prefix,
+                    self.slot(word_hash_at(hay, word.0, word.0 + self.prefix_probe)),
+                ))
+    }
+}
+
+fn word_len(bytes: &[u8]) -> usize {
+    bytes.iter().take_while(|&&b| b != b' ').count()
+}
+
+#[inline]
+fn get(bits: &[u64], slot: usize) -> bool {
+    bits[slot / 64] & (1 << (slot % 64)) != 0
+}
+
+fn set(bits: &mut [u64], slot: usize) {
+    bits[slot / 64] |= 1 << (slot % 64);
+}
+
+/// A multiplicative hash of the word `buf[start..end]`: its first and last eight bytes and its
+/// length are enough to tell words apart for a filter that allows false passes. Reads eight
+/// bytes from `start`, so `buf` must go on at least eight bytes past it (the folded copy is
+/// padded); bytes past `end` are masked off and do not count.
+#[inline]
+fn word_hash_at(buf: &[u8], start: usize, end: usize) -> u64 {
+    // without branches: word lengths vary too much to predict
+    let n = end - start;
+    let head = load8(buf, start) & (u64::MAX >> (64 - 8 * n.min(8)));
+    let tail = load8(buf, end.saturating_sub(8)) & 0u64.wrapping_sub((n > 8) as u64);
+    mix(head ^ tail.rotate_left(29) ^ (n as u64).wrapping_mul(0x9e37_79b9))
+}
+
+/// [`word_hash_at`] of a whole slice, for building the filter.
+fn word_hash(word: &[u8]) -> u64 {
+    let mut padded = word.to_vec();
+    padded.extend_from_slice(&[b' '; 8]);
+    word_hash_at(&padded, 0, word.len())
+}
+
+#[inline]
+fn load8(buf: &[u8], at: usize) -> u64 {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&buf[at..at + 8]);
+    u64::from_le_bytes(bytes)
+}
+
+/// [`FOLD`] of eight bytes at once: word bytes stay, everything else becomes a space. A byte
+/// is tested against each range by two subtractions whose top bits say "at least the low end"
+/// and "above the high end"; the top bit of every byte is set first so that no subtraction
+/// borrows from its neighbour, and bytes that had it set (UTF-8) are never word bytes.
+#[inline]
+fn fold8(x: u64) -> u64 {
+    const TOP: u64 = 0x8080_8080_8080_8080;
+    const fn every(b: u8) -> u64 {
+        u64::from_le_bytes([b; 8])
+    }
+    let lifted = x | TOP;
+    let within =
+        |low: u8, high: u8| lifted.wrapping_sub(every(low)) & !lifted.wrapping_sub(every(high + 1));
+    let word = (within(b'a', b'z') | within(b'0', b'9') | within(b'_', b'_')) & !x & TOP;
+    let keep = (word >> 7).wrapping_mul(0xff);
+    (x & keep) | (every(b' ') & !keep)
+}
+
+/// One bit per byte of a 64-byte block of the folded copy: set for word bytes, clear for
+/// spaces. Eight bytes at a time: a byte is a word byte when it differs from a space, and the
+/// top bits of the differences are gathered into one byte by a multiplication.
+#[inline]
+fn word_bits(block: &[u8]) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let mut bits = 0;
+    for (i, chunk) in block.chunks_exact(8).enumerate() {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        let diff = u64::from_le_bytes(bytes) ^ 0x2020_2020_2020_2020;
+        let nonzero = (((diff & LOW7) + LOW7) | diff) & !LOW7;
+        bits |= ((nonzero >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * i);
+    }
+    bits
+}
+
+/// Both word hashes are already mixed, so a rotation keeps `a b` and `b a` apart without
+/// another multiplication; the gap goes into the low bits, which the slot does not use alone.
+#[inline]
+fn pair_hash(first: u64, gap: usize, second: u64) -> u64 {
+    first.rotate_left(17) ^ second ^ (gap as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+#[inline]
+fn mix(x: u64) -> u64 {
+    let m = x.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    m ^ (m >> 29)
+}
+
 #[derive(Debug, Clone)]
 pub struct Matcher {
     ac: AhoCorasick,
+    filter: WordFilter,
     /// Per automaton key, the patterns that fold to it.
     keys: Vec<Vec<u32>>,
     /// Per automaton key, whether it is a prefix key (no trailing boundary).
@@ -146,10 +348,11 @@ impl Matcher {
                 bytes: bytes.into(),
             });
         }
+        let filter = WordFilter::new(&key_bytes);
         let ac = AhoCorasick::builder()
-            .kind(Some(AhoCorasickKind::DFA))
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .match_kind(MatchKind::LeftmostLongest)
-            .start_kind(StartKind::Unanchored)
+            .start_kind(StartKind::Anchored)
             .ascii_case_insensitive(false)
             .prefilter(false)
             .byte_classes(true)
@@ -160,6 +363,7 @@ impl Matcher {
             })?;
         Ok(Matcher {
             ac,
+            filter,
             keys,
             key_prefix,
             patterns: list,
@@ -180,43 +384,129 @@ impl Matcher {
     pub fn find_with(&self, text: &str, scratch: &mut Vec<u8>, out: &mut Vec<Hit>) {
         let orig = text.as_bytes();
         scratch.clear();
-        scratch.reserve(orig.len() + 2);
+        // ' ' + folded text + ' ', then spaces up to whole 64-byte blocks and eight more for
+        // the hash's loads; the automaton sees only the first part
+        let text_end = orig.len() + 2;
+        let blocks_end = text_end.div_ceil(64) * 64;
+        scratch.reserve(blocks_end + 8);
         scratch.push(b' ');
-        scratch.extend(orig.iter().map(|&b| FOLD[b as usize]));
-        scratch.push(b' ');
+        scratch.extend_from_slice(orig);
+        scratch.resize(blocks_end + 8, b' ');
+        for chunk in scratch.chunks_exact_mut(8) {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(chunk);
+            chunk.copy_from_slice(&fold8(u64::from_le_bytes(bytes)).to_le_bytes());
+        }
         let hay = scratch.as_slice();
-        let mut pos = 0;
-        while pos < hay.len() {
-            let Some(m) = self.ac.find(Input::new(hay).range(pos..)) else {
-                break;
-            };
-            // key byte 0 is the boundary before the pattern, at folded offset m.start(); the
-            // pattern itself starts at folded offset m.start() + 1, which is original offset
-            // m.start()
-            let start = m.start();
-            let key = m.pattern().as_usize();
-            let mut found = false;
-            for &pid in &self.keys[key] {
-                let p = &self.patterns[pid as usize];
-                let end = start + p.len;
-                if p.verify && orig.get(start..end) != Some(&p.bytes[..]) {
+        let search = &hay[..text_end];
+        // keys before `resume` overlap a match already reported
+        let mut resume = 0;
+        // a word is judged once the next one is known: (start, end, hash, words before it)
+        let mut pending: Option<(usize, usize, u64, u32)> = None;
+        let mut word_start = 0;
+        let mut words_seen = 0;
+        // whether the byte before the current block is a word byte
+        let mut carry = 0;
+        for (block_index, block) in hay[..blocks_end].chunks_exact(64).enumerate() {
+            let words = word_bits(block);
+            let before = (words << 1) | carry;
+            carry = words >> 63;
+            // a bit where a byte differs from the one before it: a word starts or ends there
+            let mut edges = words ^ before;
+            while edges != 0 {
+                let bit = edges.trailing_zeros();
+                edges &= edges - 1;
+                let at = block_index * 64 + bit as usize;
+                if words & (1 << bit) != 0 {
+                    word_start = at;
                     continue;
                 }
-                out.push(Hit {
-                    pattern: pid,
-                    start: start as u32,
-                    end: end as u32,
-                });
-                found = true;
-                break;
+                let hash = word_hash_at(hay, word_start, at);
+                if let Some((s, e, h, index)) = pending {
+                    if self
+                        .filter
+                        .passes(hay, (s, e), h, Some((word_start - e, hash)))
+                    {
+                        resume = self.match_before(search, orig, (s, index), resume, out);
+                    }
+                }
+                pending = Some((word_start, at, hash, words_seen));
+                words_seen += 1;
             }
-            pos = match (found, self.key_prefix[key]) {
-                (true, true) => m.end(),
-                // the trailing boundary of this match is the leading boundary of the next
-                (true, false) => m.end() - 1,
-                (false, _) => start + 1,
-            };
         }
+        if let Some((s, e, h, index)) = pending {
+            if self.filter.passes(hay, (s, e), h, None) {
+                self.match_before(search, orig, (s, index), resume, out);
+            }
+        }
+    }
+
+    /// Tries the keys that start just before `word` (its start and index; or, for keys with
+    /// extra leading spaces, that far before), leftmost first, and returns the new `resume`.
+    fn match_before(
+        &self,
+        hay: &[u8],
+        orig: &[u8],
+        (word_start, index): (usize, u32),
+        resume: usize,
+        out: &mut Vec<Hit>,
+    ) -> usize {
+        let key_start = word_start - 1;
+        for &extra in &self.filter.extra_leads {
+            if let Some(at) = key_start.checked_sub(extra) {
+                if at >= resume && hay[at..key_start].iter().all(|&b| b == b' ') {
+                    if let Some(next) = self.match_at(hay, orig, at, index, out) {
+                        return next;
+                    }
+                }
+            }
+        }
+        if key_start >= resume {
+            if let Some(next) = self.match_at(hay, orig, key_start, index, out) {
+                return next;
+            }
+        }
+        resume
+    }
+
+    /// Runs the automaton anchored at `at`; on a confirmed match, reports it and returns where
+    /// the next key may start.
+    #[inline]
+    fn match_at(
+        &self,
+        hay: &[u8],
+        orig: &[u8],
+        at: usize,
+        word: u32,
+        out: &mut Vec<Hit>,
+    ) -> Option<usize> {
+        let input = Input::new(hay).range(at..).anchored(Anchored::Yes);
+        let m = self.ac.find(input)?;
+        // key byte 0 is the boundary before the pattern, at folded offset m.start(); the
+        // pattern itself starts at folded offset m.start() + 1, which is original offset
+        // m.start()
+        let start = m.start();
+        let key = m.pattern().as_usize();
+        for &pid in &self.keys[key] {
+            let p = &self.patterns[pid as usize];
+            let end = start + p.len;
+            if p.verify && orig.get(start..end) != Some(&p.bytes[..]) {
+                continue;
+            }
+            out.push(Hit {
+                pattern: pid,
+                start: start as u32,
+                end: end as u32,
+                word,
+            });
+            // the trailing boundary of a whole-word match is the leading boundary of the next
+            return Some(if self.key_prefix[key] {
+                m.end()
+            } else {
+                m.end() - 1
+            });
+        }
+        None
     }
 
     pub fn find(&self, text: &str) -> Vec<Hit> {
@@ -229,6 +519,20 @@ impl Matcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn eight_bytes_fold_like_the_table() {
+        for b in 0..=255u8 {
+            for lane in 0..8 {
+                // the neighbours are the extremes, so a borrow or carry across lanes would show
+                let mut bytes = [if lane % 2 == 0 { 0x00 } else { 0xff }; 8];
+                bytes[lane] = b;
+                let folded = fold8(u64::from_le_bytes(bytes)).to_le_bytes();
+                let expected: Vec<u8> = bytes.iter().map(|&x| FOLD[x as usize]).collect();
+                assert_eq!(folded.to_vec(), expected, "byte {b:#04x} in lane {lane}");
+            }
+        }
+    }
 
     #[test]
     fn boundaries_and_longest() {

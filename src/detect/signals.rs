@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::lexicon::{
     CueClass, EntityKind, Lexicon, MentionClass, MentionTerm, PatternKind, TermRef,
 };
+use super::matcher::Hit;
 use super::normalize::{normalize, Normalized};
 use super::Scope;
 
@@ -132,21 +133,20 @@ pub fn analyse(text: &str, lex: &Lexicon) -> Analysis {
     let bytes = norm.text.as_bytes();
     let mut hits = Vec::new();
     lex.matcher.find_into(&norm.text, &mut hits);
-    // token numbers, only needed (and so only computed) when something was found
-    let mut word_starts: Vec<u32> = Vec::new();
-    if !hits.is_empty() {
-        word_starts.reserve(bytes.len() / 5 + 1);
-        // one classification per byte: the previous byte's is carried along
+    // A position's token number is how many words start at or before it. The matcher counts
+    // the words before each hit; the regexes, which run on few texts, count them here.
+    let token_of_hit =
+        |h: &Hit| h.word + u32::from(super::matcher::is_word_byte(bytes[h.start as usize]));
+    let token_of_position = |pos: u32| -> u32 {
+        let mut count = 0;
         let mut in_word = false;
-        for (i, &b) in bytes.iter().enumerate() {
+        for &b in &bytes[..=pos as usize] {
             let w = super::matcher::is_word_byte(b);
-            if w && !in_word {
-                word_starts.push(i as u32);
-            }
+            count += u32::from(w && !in_word);
             in_word = w;
         }
-    }
-    let tok_of = |pos: u32| -> u32 { word_starts.partition_point(|&s| s <= pos) as u32 };
+        count
+    };
     let mut a = Analysis {
         mentions: Vec::new(),
         cues: Vec::new(),
@@ -156,7 +156,7 @@ pub fn analyse(text: &str, lex: &Lexicon) -> Analysis {
         norm: Normalized::default(),
     };
     for h in &hits {
-        let tok = tok_of(h.start);
+        let tok = token_of_hit(h);
         for r in &lex.terms[h.pattern as usize] {
             match *r {
                 TermRef::Mention(term) => {
@@ -222,7 +222,7 @@ pub fn analyse(text: &str, lex: &Lexicon) -> Analysis {
                     .ok()
                     .or_else(|| lex.number_words.get(g.as_str()).copied());
                 let Some(n) = n else { continue };
-                let tok = tok_of(g.start() as u32);
+                let tok = token_of_position(g.start() as u32);
                 match kind {
                     PatternKind::Ballot => {
                         if let Some(x) = a.numbers.iter_mut().find(|x| x.start == g.start() as u32)
