@@ -87,6 +87,27 @@ pub struct ScanReport {
     pub rate_limit: Option<RateLimit>,
 }
 
+/// An account snapshot taken during a scan, to be stored in the scan's transaction: the
+/// judged activities its comparison yielded, their evidence, and the snapshot's next state.
+struct SnapshotWrite {
+    records: Vec<ActivityRecord>,
+    evidence: Vec<EvidenceBlob>,
+    next: crate::model::SnapshotState,
+}
+
+impl From<Fetched> for EvidenceBlob {
+    fn from(f: Fetched) -> EvidenceBlob {
+        EvidenceBlob {
+            sha256: f.sha256,
+            url: f.url,
+            fetched_at: f.fetched_at,
+            status: f.status,
+            content_type: f.content_type,
+            body: f.body,
+        }
+    }
+}
+
 /// Everything a scan needs, cheap to clone into tasks.
 #[derive(Clone)]
 pub struct Pipeline {
@@ -212,48 +233,46 @@ impl Pipeline {
         if let Some(cursor) = page.cursor.clone() {
             state.cursor = Some(cursor);
         }
+        // the snapshot, when due, is stored in the same transaction as the page: one flush
+        // per scanned account instead of two
+        let snapshot = self.snapshot_if_due(&account, &employee, now).await?;
         let employees = HashMap::from([(account.id, employee)]);
-        let mut report = self
-            .store_page(
-                account.id,
-                account.platform,
-                page.activities,
-                page.evidence,
-                &employees,
-                state,
-                now,
-            )
-            .await?;
-        let employee = &employees[&account.id];
-        let snapshot = self.snapshot_if_due(&account, employee, now).await?;
-        report.activities_seen += snapshot.activities_seen;
-        report.new_activities += snapshot.new_activities;
-        report.new_findings += snapshot.new_findings;
-        Ok(report)
+        self.store_page(
+            account.id,
+            account.platform,
+            page.activities,
+            page.evidence,
+            &employees,
+            state,
+            snapshot,
+            now,
+        )
+        .await
     }
 
-    /// Takes the account's snapshot (following list and profile) when it is due and stores
-    /// what changed since the last one (see [`crate::snapshots`]). A failed snapshot is
-    /// recorded on the snapshot state and tried again within the hour; it never fails the
-    /// scan, so a following list that always errors cannot put the account in a retry loop.
-    /// A hidden list is not a failure: it is recorded on the account.
-    pub async fn snapshot_if_due(
+    /// Takes the account's snapshot (following list and profile) when it is due and returns
+    /// what changed since the last one (see [`crate::snapshots`]), judged, for the scan to
+    /// store with its page. A failed snapshot is recorded on the snapshot state and tried
+    /// again within the hour; it never fails the scan, so a following list that always errors
+    /// cannot put the account in a retry loop. A hidden list is not a failure: it is recorded
+    /// on the account.
+    async fn snapshot_if_due(
         &self,
         account: &Account,
         employee: &Employee,
         now: Timestamp,
-    ) -> Result<ScanReport, PipelineError> {
+    ) -> Result<Option<SnapshotWrite>, PipelineError> {
         let Some(interval) = self.snapshot_interval else {
-            return Ok(ScanReport::default());
+            return Ok(None);
         };
         if !matches!(
             account.platform,
             Platform::Mastodon | Platform::Bluesky | Platform::X
         ) {
-            return Ok(ScanReport::default());
+            return Ok(None);
         }
         let Some(platform_id) = account.platform_id.clone() else {
-            return Ok(ScanReport::default());
+            return Ok(None);
         };
         let id = account.id;
         let previous = self
@@ -261,7 +280,7 @@ impl Pipeline {
             .await?
             .unwrap_or_default();
         if previous.next_due_at.is_some_and(|due| due > now) {
-            return Ok(ScanReport::default());
+            return Ok(None);
         }
         let reference = AccountRef {
             account_id: account.id,
@@ -281,12 +300,14 @@ impl Pipeline {
                     "netra_snapshot_errors_total",
                     &[("platform", platform.as_str())],
                 );
-                let mut state = previous;
-                state.last_error = Some(error.to_string());
-                state.next_due_at = Some(now + retry);
-                self.blocking(move |store| store.put_snapshot_state(id, &state))
-                    .await?;
-                return Ok(ScanReport::default());
+                let mut next = previous;
+                next.last_error = Some(error.to_string());
+                next.next_due_at = Some(now + retry);
+                return Ok(Some(SnapshotWrite {
+                    records: Vec::new(),
+                    evidence: Vec::new(),
+                    next,
+                }));
             }
         };
         self.count_fetches(platform, &taken.evidence, None);
@@ -326,32 +347,14 @@ impl Pipeline {
         }
         let mut blobs = Vec::new();
         if !records.is_empty() {
-            blobs.extend(taken.evidence.into_iter().map(|f| EvidenceBlob {
-                sha256: f.sha256,
-                url: f.url,
-                fetched_at: f.fetched_at,
-                status: f.status,
-                content_type: f.content_type,
-                body: f.body,
-            }));
+            blobs.extend(taken.evidence.into_iter().map(EvidenceBlob::from));
             blobs.extend(compared.diff);
         }
-        let activities_seen = records.len();
-        let next = compared.next;
-        let outcome = self
-            .blocking(move |store| {
-                store.ingest(
-                    Ingest {
-                        records: &records,
-                        evidence: &blobs,
-                        scan: None,
-                        snapshot: Some((id, &next)),
-                    },
-                    now,
-                )
-            })
-            .await?;
-        Ok(self.report(platform, activities_seen, &outcome, None))
+        Ok(Some(SnapshotWrite {
+            records,
+            evidence: blobs,
+            next: compared.next,
+        }))
     }
 
     /// Checks whether the flagged posts behind `findings` (all of `account`) are still online
@@ -450,6 +453,7 @@ impl Pipeline {
                 page.evidence,
                 employees,
                 state,
+                None,
                 now,
             )
             .await
@@ -462,7 +466,8 @@ impl Pipeline {
         result
     }
 
-    /// Judges a page's activities and stores them, their evidence and `state` together.
+    /// Judges a page's activities and stores them, their evidence, `state` and the account's
+    /// snapshot (if one was taken) together.
     #[allow(clippy::too_many_arguments)]
     async fn store_page(
         &self,
@@ -472,6 +477,7 @@ impl Pipeline {
         evidence: Vec<Fetched>,
         employees: &HashMap<AccountId, Employee>,
         state: &ScanState,
+        snapshot: Option<SnapshotWrite>,
         now: Timestamp,
     ) -> Result<ScanReport, PipelineError> {
         let rate_limit = evidence.last().map(|f| f.rate_limit);
@@ -487,17 +493,12 @@ impl Pipeline {
                 detections,
             });
         }
-        let blobs: Vec<EvidenceBlob> = evidence
-            .into_iter()
-            .map(|f| EvidenceBlob {
-                sha256: f.sha256,
-                url: f.url,
-                fetched_at: f.fetched_at,
-                status: f.status,
-                content_type: f.content_type,
-                body: f.body,
-            })
-            .collect();
+        let mut blobs: Vec<EvidenceBlob> = evidence.into_iter().map(EvidenceBlob::from).collect();
+        let next_snapshot = snapshot.map(|taken| {
+            records.extend(taken.records);
+            blobs.extend(taken.evidence);
+            taken.next
+        });
         let activities_seen = records.len();
         let state = state.clone();
         let outcome = self
@@ -507,7 +508,7 @@ impl Pipeline {
                         records: &records,
                         evidence: &blobs,
                         scan: Some((scanned, &state)),
-                        snapshot: None,
+                        snapshot: next_snapshot.as_ref().map(|next| (scanned, next)),
                     },
                     now,
                 )
