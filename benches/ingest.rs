@@ -46,17 +46,21 @@ async fn ingest(employees: usize) {
     app::import_watched(&loaded, &store, &dir.path().join("watched.csv")).unwrap();
     let pipeline = app::build_pipeline(&loaded, store.clone(), Metrics::new()).unwrap();
     let daemon = Daemon::new(&loaded.config, pipeline);
+    let cpu_before = process_cpu_seconds(std::process::id());
     let started = Instant::now();
     let summary = daemon.scan_once(None, false).await.unwrap();
     let seconds = started.elapsed().as_secs_f64();
+    // the simulator runs in this process too, so this is Netra and the simulator together
+    let cpu = process_cpu_seconds(std::process::id()) - cpu_before;
     println!(
         "ingest: {employees} employees, {} accounts, {} activities, {} findings in {seconds:.2} s \
-         = {:.0} activities/s ({} errors)",
+         = {:.0} activities/s ({} errors); CPU {cpu:.2} s = {:.0} µs per activity",
         summary.accounts_scanned,
         summary.activities,
         summary.findings,
         summary.activities as f64 / seconds,
-        summary.errors
+        summary.errors,
+        cpu * 1e6 / summary.activities.max(1) as f64
     );
     sim.stop().await.unwrap();
 }

@@ -150,7 +150,7 @@ pub struct Store {
     /// Bumped by every change to employees, accounts or watched accounts in this process, so
     /// the daemon re-reads the registry only when it changed.
     registry_version: Arc<std::sync::atomic::AtomicU64>,
-    /// Group commit for ingest: see [`Store::flush_grouped`].
+    /// Group commit: see [`Store::flush`].
     group: Arc<GroupCommit>,
     /// How far apart two findings of one employee about one entity may be and still share a
     /// case.
@@ -469,18 +469,14 @@ impl Store {
             .transpose()
     }
 
-    /// Makes every write so far durable. Called by each operation before it reports success.
+    /// Makes every write so far durable, sharing one fsync with the writers that finished at
+    /// the same time (group commit). Called by each operation before it reports success.
+    ///
+    /// A writer takes a ticket after its write; whoever holds the flush lock notes the newest
+    /// ticket, flushes, and records it; a writer whose ticket is already covered returns
+    /// without flushing. A ticket is taken after the write, so the flush that covers it began
+    /// after the write and includes it.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.engine
-            .flush()
-            .map_err(StoreError::backend("flushing to disk"))
-    }
-
-    /// Makes the caller's committed transaction durable, sharing one fsync with the writers
-    /// that committed at the same time (group commit). A writer takes a ticket after its
-    /// transaction committed; whoever holds the flush lock notes the newest ticket, flushes,
-    /// and records it; a writer whose ticket is already covered returns without flushing.
-    fn flush_grouped(&self) -> Result<(), StoreError> {
         use std::sync::atomic::Ordering;
         let ticket = self.group.written.fetch_add(1, Ordering::AcqRel) + 1;
         let mut flushed = self.group.flushed.lock().unwrap_or_else(|p| p.into_inner());
@@ -488,7 +484,9 @@ impl Store {
             return Ok(());
         }
         let reach = self.group.written.load(Ordering::Acquire);
-        self.flush()?;
+        self.engine
+            .flush()
+            .map_err(StoreError::backend("flushing to disk"))?;
         *flushed = reach;
         Ok(())
     }
