@@ -323,9 +323,7 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
                     out.text.truncate(at);
                     out.push_str(exp, i as u32, j as u32);
                 } else {
-                    out.starts.extend(i as u32..j as u32);
-                    out.ends.extend(i as u32 + 1..j as u32 + 1);
-                    out.cursor = j as u32;
+                    out.identity_spans(i as u32, j as u32);
                 }
             } else {
                 out.text.truncate(at);
@@ -918,13 +916,16 @@ impl Out {
     #[inline]
     fn push(&mut self, c: char, start: u32, end: u32) {
         let mut tmp = [0u8; 4];
-        let encoded = c.encode_utf8(&mut tmp).as_bytes();
-        self.text.extend_from_slice(encoded);
-        for _ in 0..encoded.len() {
-            self.starts.push(start);
-            self.ends.push(end);
-        }
-        self.cursor = end;
+        self.push_str(c.encode_utf8(&mut tmp), start, end);
+    }
+
+    /// Spans for bytes just copied unchanged from original `[from, to)`: byte `k` came from
+    /// `k`.
+    #[inline]
+    fn identity_spans(&mut self, from: u32, to: u32) {
+        self.starts.extend(from..to);
+        self.ends.extend(from + 1..to + 1);
+        self.cursor = to;
     }
 
     /// Pushes lowercase ASCII `bytes`, one per unit, each with its unit's span.
@@ -940,10 +941,8 @@ impl Out {
     #[inline]
     fn push_str(&mut self, s: &str, start: u32, end: u32) {
         self.text.extend_from_slice(s.as_bytes());
-        for _ in 0..s.len() {
-            self.starts.push(start);
-            self.ends.push(end);
-        }
+        self.starts.resize(self.starts.len() + s.len(), start);
+        self.ends.resize(self.ends.len() + s.len(), end);
         self.cursor = end;
     }
 
