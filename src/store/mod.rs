@@ -40,10 +40,13 @@
 //!
 //! sled 0.34.7 loses writes that returned `Ok` on a process crash unless they were flushed
 //! (measured here: 63–76% of unflushed transactions lost under SIGKILL, none of the flushed
-//! ones). So every operation that reports success has flushed first, and every change that
-//! spans trees is one multi-tree transaction: an activity, its findings and their queue entries
+//! ones). So every operation that reports success has flushed first (sharing the fsync with
+//! concurrent writers: [`Store::flush`]), and every change that spans trees is one multi-tree
+//! transaction: an activity, its findings and their queue entries
 //! appear together or not at all, with the outbox rows of the alerts they raise ([`outbox`]).
-//! Transaction closures are pure: no I/O, no scans.
+//! Transaction closures are pure: no I/O, no scans. Two writes are left to the next flush on
+//! purpose, because losing them costs only time: an account's resolution and the scheduler's
+//! verdict after a scan ([`Store::update_account_resolution`], [`Store::put_scan_state`]).
 //!
 //! # Consistency of dumps
 //!
