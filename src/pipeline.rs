@@ -95,19 +95,6 @@ struct SnapshotWrite {
     next: crate::model::SnapshotState,
 }
 
-impl From<Fetched> for EvidenceBlob {
-    fn from(f: Fetched) -> EvidenceBlob {
-        EvidenceBlob {
-            sha256: f.sha256,
-            url: f.url,
-            fetched_at: f.fetched_at,
-            status: f.status,
-            content_type: f.content_type,
-            body: f.body,
-        }
-    }
-}
-
 /// Everything a scan needs, cheap to clone into tasks.
 #[derive(Clone)]
 pub struct Pipeline {

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::lexicon::{
     CueClass, EntityKind, Lexicon, MentionClass, MentionTerm, PatternKind, TermRef,
 };
-use super::matcher::Hit;
+use super::matcher::{is_word_byte, Hit};
 use super::normalize::{normalize, Normalized};
 use super::Scope;
 
@@ -135,13 +135,12 @@ pub fn analyse(text: &str, lex: &Lexicon) -> Analysis {
     lex.matcher.find_into(&norm.text, &mut hits);
     // A position's token number is how many words start at or before it. The matcher counts
     // the words before each hit; the regexes, which run on few texts, count them here.
-    let token_of_hit =
-        |h: &Hit| h.word + u32::from(super::matcher::is_word_byte(bytes[h.start as usize]));
+    let token_of_hit = |h: &Hit| h.word + u32::from(is_word_byte(bytes[h.start as usize]));
     let token_of_position = |pos: u32| -> u32 {
         let mut count = 0;
         let mut in_word = false;
         for &b in &bytes[..=pos as usize] {
-            let w = super::matcher::is_word_byte(b);
+            let w = is_word_byte(b);
             count += u32::from(w && !in_word);
             in_word = w;
         }

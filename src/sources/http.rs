@@ -192,6 +192,20 @@ impl Fetched {
     }
 }
 
+/// What is kept of a response as evidence: everything but the paging and rate-limit headers.
+impl From<Fetched> for crate::model::EvidenceBlob {
+    fn from(f: Fetched) -> crate::model::EvidenceBlob {
+        crate::model::EvidenceBlob {
+            sha256: f.sha256,
+            url: f.url,
+            fetched_at: f.fetched_at,
+            status: f.status,
+            content_type: f.content_type,
+            body: f.body,
+        }
+    }
+}
+
 /// What a caller accepts as the response's content type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expect {

@@ -16,23 +16,6 @@ impl Store {
         self.get_record("snapshots", &self.trees.snapshots, &keys::account(id))
     }
 
-    /// Saves a snapshot state alone: after a failed attempt, or a snapshot that changed
-    /// nothing. (One with activities goes through [`Store::ingest`] with them.)
-    pub fn put_snapshot_state(
-        &self,
-        id: AccountId,
-        state: &SnapshotState,
-    ) -> Result<(), StoreError> {
-        let _gate = self.read_gate();
-        self.trees
-            .snapshots
-            .insert(keys::account(id), codec::encode(state))
-            .map_err(StoreError::backend(format!(
-                "saving the snapshot of account {id}"
-            )))?;
-        self.flush()
-    }
-
     /// Records whether the account hides whom it follows, so registrars see why no follows
     /// are reported for it. Changes nothing (and writes nothing) when already so.
     pub fn set_following_hidden(&self, id: AccountId, hidden: bool) -> Result<(), StoreError> {
