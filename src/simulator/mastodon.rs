@@ -49,14 +49,14 @@ impl View<'_> {
     pub fn account(&self, account: usize) -> Value {
         let a = &self.world.accounts[account];
         let home = self.home(&a.domain);
-        let statuses: Vec<usize> = self.world.index.by_actor[account]
-            .iter()
+        let (statuses_count, newest_ms) = self
+            .world
+            .index
+            .mastodon_statuses
+            .get(account)
             .copied()
-            .filter(|&i| self.world.activities[i].is_mastodon_status())
-            .collect();
-        let last = statuses
-            .last()
-            .map(|&i| ids::iso_date(self.world.activities[i].created_ms));
+            .unwrap_or((0, 0));
+        let last = (statuses_count > 0).then(|| ids::iso_date(newest_ms));
         let followers = match a.owner {
             super::Owner::Employee(_) => (account * 37 % 400) as u64 + 3,
             _ => (account as u64 * 7919 % 90_000) + 10_000,
@@ -83,7 +83,7 @@ impl View<'_> {
             "header_static": header_url,
             "followers_count": followers,
             "following_count": (account * 13 % 150) as u64,
-            "statuses_count": statuses.len(),
+            "statuses_count": statuses_count,
             "last_status_at": last,
             "hide_collections": self.world.script.following_hidden(account),
             "noindex": false,

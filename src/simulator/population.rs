@@ -181,6 +181,10 @@ impl Activity {
 pub struct Indexes {
     /// Activities of each account, oldest first.
     pub by_actor: Vec<Vec<usize>>,
+    /// Mastodon statuses (own and boosts) of each account: how many, and when the newest was
+    /// made. Every rendered status embeds its author's Account entity, so counting them per
+    /// render made a page cost its authors' whole histories.
+    pub mastodon_statuses: Vec<(usize, i64)>,
     /// Mastodon status id (own statuses and boosts) → activity.
     pub status: HashMap<String, usize>,
     /// Bluesky record URI (posts, reposts, likes) → activity.
@@ -876,6 +880,9 @@ impl Population {
         let i = self.activities.len();
         if self.index.by_actor.len() < self.accounts.len() {
             self.index.by_actor.resize(self.accounts.len(), Vec::new());
+            self.index
+                .mastodon_statuses
+                .resize(self.accounts.len(), (0, 0));
             self.index_accounts();
         }
         if act.platform == Platform::Mastodon && act.kind == ActivityKind::Like {
@@ -885,6 +892,9 @@ impl Population {
         self.index.by_actor[act.actor].push(i);
         if act.is_mastodon_status() {
             self.index.status.insert(act.id.clone(), i);
+            let (count, newest_ms) = &mut self.index.mastodon_statuses[act.actor];
+            *count += 1;
+            *newest_ms = act.created_ms;
         }
         if act.platform == Platform::Bluesky {
             self.index.record.insert(act.id.clone(), i);
