@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 use jiff::tz::{Offset, TimeZone};
 use jiff::Timestamp;
 
-use crate::detect::{detect, Lexicon, Rules, Scope, Stage};
+use crate::detect::{detect, Lexicon, Rules, Scope, Stage, WatchedAccounts};
 use crate::model::{Activity, Detection, Employee, UnitPath, WatchedAccount};
 use crate::pipeline::Judge;
 
@@ -23,8 +23,8 @@ pub struct WordListJudge {
     lexicon: Arc<Lexicon>,
     rules: Arc<Rules>,
     threshold: f32,
-    /// Watched accounts from the registry (handle, entity id), beyond the word lists' own.
-    watched: RwLock<Vec<(String, String)>>,
+    /// Watched accounts from the registry, beyond the word lists' own.
+    watched: RwLock<Arc<WatchedAccounts>>,
 }
 
 impl WordListJudge {
@@ -33,7 +33,7 @@ impl WordListJudge {
             lexicon,
             rules,
             threshold,
-            watched: RwLock::new(Vec::new()),
+            watched: RwLock::default(),
         }
     }
 
@@ -98,12 +98,8 @@ impl WordListJudge {
 
     fn scope(&self, employee: &Employee, at: Timestamp) -> Scope {
         let day = at.to_zoned(wib()).date();
-        let mut scope = Scope::on(&self.lexicon, day, self.region_of(&employee.unit));
         let watched = self.watched.read().unwrap_or_else(|p| p.into_inner());
-        for (handle, entity) in watched.iter() {
-            scope.watch(&self.lexicon, handle, entity);
-        }
-        scope
+        Scope::on(&self.lexicon, day, self.region_of(&employee.unit)).watching(Arc::clone(&watched))
     }
 }
 
@@ -132,12 +128,14 @@ impl Judge for WordListJudge {
     }
 
     fn update_watched(&self, watched: &[WatchedAccount]) {
-        let list = watched
-            .iter()
-            .filter(|w| w.active)
-            .map(|w| (w.handle.clone(), w.entity_id.clone()))
-            .collect();
-        *self.watched.write().unwrap_or_else(|p| p.into_inner()) = list;
+        let mut accounts = WatchedAccounts::default();
+        for w in watched.iter().filter(|w| w.active) {
+            if !accounts.insert(&self.lexicon, &w.handle, &w.entity_id) {
+                tracing::warn!(handle = %w.handle, entity = %w.entity_id,
+                    "Watched account names an entity the word lists do not know; ignored.");
+            }
+        }
+        *self.watched.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(accounts);
     }
 }
 

@@ -29,6 +29,7 @@ pub mod signals;
 pub mod wordlists;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use jiff::civil::Date;
 
@@ -44,7 +45,35 @@ pub struct Scope {
     stages: Vec<Option<Stage>>,
     /// Region index in the lexicon; when set, only that region's regional elections count.
     pub region: Option<usize>,
-    extra_watched: HashMap<String, usize>,
+    extra_watched: Arc<WatchedAccounts>,
+}
+
+/// Watched accounts known beyond the word lists (the store's registry), by canonical handle.
+/// Built once when the registry changes and shared by every activity's [`Scope`]: rebuilding
+/// it per activity cost more than judging the activity.
+#[derive(Debug, Clone, Default)]
+pub struct WatchedAccounts {
+    entity_by_handle: HashMap<String, usize>,
+}
+
+impl WatchedAccounts {
+    /// Adds a watched account. Returns false when the entity id is unknown.
+    pub fn insert(&mut self, lex: &Lexicon, handle: &str, entity_id: &str) -> bool {
+        match lex.entity_id(entity_id) {
+            Some(e) => {
+                self.entity_by_handle
+                    .insert(lexicon::canonical_handle(handle), e);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn get(&self, handle: &str) -> Option<usize> {
+        self.entity_by_handle
+            .get(&lexicon::canonical_handle(handle))
+            .copied()
+    }
 }
 
 impl Scope {
@@ -54,7 +83,7 @@ impl Scope {
         Scope {
             stages: vec![Some(Stage::Campaign); lex.elections.len()],
             region: None,
-            extra_watched: HashMap::new(),
+            extra_watched: Arc::default(),
         }
     }
 
@@ -73,21 +102,20 @@ impl Scope {
         Scope {
             stages,
             region,
-            extra_watched: HashMap::new(),
+            extra_watched: Arc::default(),
         }
     }
 
-    /// Adds a watched account from outside the word lists (the store's registry). Returns
-    /// false when the entity id is unknown.
+    /// The scope with these watched accounts from outside the word lists.
+    pub fn watching(mut self, watched: Arc<WatchedAccounts>) -> Scope {
+        self.extra_watched = watched;
+        self
+    }
+
+    /// Adds one watched account from outside the word lists. Returns false when the entity id
+    /// is unknown.
     pub fn watch(&mut self, lex: &Lexicon, handle: &str, entity_id: &str) -> bool {
-        match lex.entity_id(entity_id) {
-            Some(e) => {
-                self.extra_watched
-                    .insert(lexicon::canonical_handle(handle), e);
-                true
-            }
-            None => false,
-        }
+        Arc::make_mut(&mut self.extra_watched).insert(lex, handle, entity_id)
     }
 
     pub fn stage_of(&self, election: usize) -> Option<Stage> {
@@ -95,9 +123,7 @@ impl Scope {
     }
 
     pub(crate) fn extra_watched(&self, handle: &str) -> Option<usize> {
-        self.extra_watched
-            .get(&lexicon::canonical_handle(handle))
-            .copied()
+        self.extra_watched.get(handle)
     }
 }
 
