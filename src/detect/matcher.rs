@@ -31,7 +31,11 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, Input, MatchKind, StartKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::nfa::contiguous;
+use aho_corasick::{Anchored, MatchKind};
+
+use super::swar;
 
 /// A pattern occurrence in the original haystack, on word boundaries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,22 +242,11 @@ fn load8(buf: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(bytes)
 }
 
-/// [`FOLD`] of eight bytes at once: word bytes stay, everything else becomes a space. A byte
-/// is tested against each range by two subtractions whose top bits say "at least the low end"
-/// and "above the high end"; the top bit of every byte is set first so that no subtraction
-/// borrows from its neighbour, and bytes that had it set (UTF-8) are never word bytes.
+/// [`FOLD`] of eight bytes at once: word bytes stay, everything else becomes a space.
 #[inline]
 fn fold8(x: u64) -> u64 {
-    const TOP: u64 = 0x8080_8080_8080_8080;
-    const fn every(b: u8) -> u64 {
-        u64::from_le_bytes([b; 8])
-    }
-    let lifted = x | TOP;
-    let within =
-        |low: u8, high: u8| lifted.wrapping_sub(every(low)) & !lifted.wrapping_sub(every(high + 1));
-    let word = (within(b'a', b'z') | within(b'0', b'9') | within(b'_', b'_')) & !x & TOP;
-    let keep = (word >> 7).wrapping_mul(0xff);
-    (x & keep) | (every(b' ') & !keep)
+    let keep = (swar::lower_word_bytes(x) >> 7).wrapping_mul(0xff);
+    (x & keep) | (swar::every(b' ') & !keep)
 }
 
 /// One bit per byte of a 64-byte block of the folded copy: set for word bytes, clear for
@@ -288,7 +281,10 @@ fn mix(x: u64) -> u64 {
 
 #[derive(Debug, Clone)]
 pub struct Matcher {
-    ac: AhoCorasick,
+    /// Driven directly through [`Automaton`]: an anchored run is a few bytes long, and
+    /// `AhoCorasick::find` spent more on setting up each search than on the search.
+    ac: contiguous::NFA,
+    anchored_start: StateID,
     filter: WordFilter,
     /// Per automaton key, the patterns that fold to it.
     keys: Vec<Vec<u32>>,
@@ -308,6 +304,8 @@ pub enum MatcherError {
     },
     #[error("pattern '{0}' has no letter or digit, so it cannot be matched as a word")]
     NoWord(String),
+    #[error("the word matcher cannot run anchored searches")]
+    Anchored(#[source] aho_corasick::MatchError),
 }
 
 impl Matcher {
@@ -351,20 +349,23 @@ impl Matcher {
             });
         }
         let filter = WordFilter::new(&key_bytes);
-        let ac = AhoCorasick::builder()
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
+        let build_error = |source| MatcherError::Build {
+            patterns: key_bytes.len(),
+            source,
+        };
+        let ac = contiguous::NFA::builder()
             .match_kind(MatchKind::LeftmostLongest)
-            .start_kind(StartKind::Anchored)
             .ascii_case_insensitive(false)
             .prefilter(false)
             .byte_classes(true)
             .build(&key_bytes)
-            .map_err(|source| MatcherError::Build {
-                patterns: key_bytes.len(),
-                source,
-            })?;
+            .map_err(build_error)?;
+        let anchored_start = ac
+            .start_state(Anchored::Yes)
+            .map_err(MatcherError::Anchored)?;
         Ok(Matcher {
             ac,
+            anchored_start,
             filter,
             keys,
             key_prefix,
@@ -482,13 +483,29 @@ impl Matcher {
         word: u32,
         out: &mut Vec<Hit>,
     ) -> Option<usize> {
-        let input = Input::new(hay).range(at..).anchored(Anchored::Yes);
-        let m = self.ac.find(input)?;
-        // key byte 0 is the boundary before the pattern, at folded offset m.start(); the
-        // pattern itself starts at folded offset m.start() + 1, which is original offset
-        // m.start()
-        let start = m.start();
-        let key = m.pattern().as_usize();
+        // leftmost-longest from `at`: the last match state before the automaton dies
+        let mut state = self.anchored_start;
+        let mut found = None;
+        for (i, &b) in hay[at..].iter().enumerate() {
+            state = self.ac.next_state(Anchored::Yes, state, b);
+            if self.ac.is_special(state) {
+                if self.ac.is_dead(state) {
+                    break;
+                }
+                // a match state may also carry a key that starts later (reached through a
+                // failure link when the automaton was built); only keys starting at `at` count
+                if self.ac.is_match(state) {
+                    let key = self.ac.match_pattern(state, 0);
+                    if self.ac.pattern_len(key) == i + 1 {
+                        found = Some((at + i + 1, key.as_usize()));
+                    }
+                }
+            }
+        }
+        let (key_end, key) = found?;
+        // key byte 0 is the boundary before the pattern, at folded offset `at`; the pattern
+        // itself starts at folded offset at + 1, which is original offset `at`
+        let start = at;
         for &pid in &self.keys[key] {
             let p = &self.patterns[pid as usize];
             let end = start + p.len;
@@ -503,9 +520,9 @@ impl Matcher {
             });
             // the trailing boundary of a whole-word match is the leading boundary of the next
             return Some(if self.key_prefix[key] {
-                m.end()
+                key_end
             } else {
-                m.end() - 1
+                key_end - 1
             });
         }
         None

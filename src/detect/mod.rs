@@ -26,6 +26,7 @@ pub mod matcher;
 pub mod normalize;
 pub mod rules;
 pub mod signals;
+mod swar;
 pub mod wordlists;
 
 use std::collections::HashMap;

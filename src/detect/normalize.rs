@@ -30,6 +30,8 @@ use std::collections::HashMap;
 
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
+use super::swar;
+
 /// Tokens the hand-sign emoji become; plain words so they survive re-normalisation unchanged.
 pub const HAND_SIGN_TOKENS: [&str; 4] = ["jarisatu", "jaridua", "jaritiga", "jariempat"];
 
@@ -167,11 +169,24 @@ fn has_run_of_three(b: &[u8]) -> bool {
 }
 
 /// Normalised text with, for every byte, the original byte span it came from.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// The spans are kept per run, not per byte: most of the output is words copied from the
+/// original byte for byte, so one run covers a whole word, and a per-byte table cost more to
+/// fill than the rest of normalisation together. Only matches are ever mapped back.
+#[derive(Debug, Clone, Default)]
 pub struct Normalized {
     pub text: String,
-    starts: Vec<u32>,
-    ends: Vec<u32>,
+    runs: Vec<SpanRun>,
+}
+
+/// Output bytes from `out` up to the next run's: either copied (byte `out + k` came from
+/// original byte `start + k`) or all from the one original span `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SpanRun {
+    out: u32,
+    start: u32,
+    end: u32,
+    copied: bool,
 }
 
 impl Normalized {
@@ -179,12 +194,28 @@ impl Normalized {
     /// An empty or out-of-range request maps to an empty span.
     pub fn original_span(&self, from: usize, to: usize) -> (usize, usize) {
         if from >= to || to > self.text.len() {
-            let at = self.starts.get(from).copied().unwrap_or(0) as usize;
+            let at = self.span_at(from).map_or(0, |(start, _)| start);
             return (at, at);
         }
-        let start = self.starts[from] as usize;
-        let end = self.ends[to - 1] as usize;
+        let (start, _) = self.span_at(from).unwrap_or((0, 0));
+        let (_, end) = self.span_at(to - 1).unwrap_or((0, 0));
         (start, end.max(start))
+    }
+
+    /// The original span of output byte `at`, if there is such a byte.
+    fn span_at(&self, at: usize) -> Option<(usize, usize)> {
+        if at >= self.text.len() {
+            return None;
+        }
+        let at = at as u32;
+        let index = self.runs.partition_point(|r| r.out <= at).checked_sub(1)?;
+        let run = self.runs[index];
+        Some(if run.copied {
+            let k = run.start + (at - run.out);
+            (k as usize, k as usize + 1)
+        } else {
+            (run.start as usize, run.end as usize)
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -195,6 +226,15 @@ impl Normalized {
         self.text.is_empty()
     }
 }
+
+/// Equal when the texts are and every byte has the same span, however the runs were cut.
+impl PartialEq for Normalized {
+    fn eq(&self, other: &Normalized) -> bool {
+        self.text == other.text && (0..self.text.len()).all(|k| self.span_at(k) == other.span_at(k))
+    }
+}
+
+impl Eq for Normalized {}
 
 /// One character of the decoded text with the original span it stands for.
 #[derive(Clone, Copy)]
@@ -286,44 +326,49 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
     while i < n {
         let b = bytes[i];
         if is_word_byte(b) {
-            // one table lookup per byte finds the word's end and whether it is letters only
-            let mut kinds = WORD_CLASS[usize::from(b)];
-            let mut j = i + 1;
-            while j < n {
-                let class = WORD_CLASS[usize::from(bytes[j])];
-                if class == 0 {
+            // eight bytes at a time: find the word's end, learn whether it is letters only,
+            // and write its lowercase copy (cut back to the word's length below)
+            let at = out.text.len();
+            let mut j = i;
+            let mut letters_only = true;
+            let mut head = None;
+            loop {
+                let x = swar::load_padded(bytes, j);
+                let (word_bytes, letters) = swar::word_and_letter_bytes(x);
+                let len = swar::leading_run(word_bytes);
+                let inside = TOP_BITS_BELOW[len];
+                letters_only &= (word_bytes ^ letters) & inside == 0;
+                // a letter's top bit, moved to bit 5, lowercases it
+                let lower = x | (letters >> 2);
+                head.get_or_insert(lower);
+                out.text.extend_from_slice(&lower.to_le_bytes());
+                j += len;
+                if len < 8 {
                     break;
                 }
-                kinds |= class;
-                j += 1;
             }
+            out.text.truncate(at + (j - i));
             let continues = j < n
                 && (bytes[j] == b'<' || bytes[j] >= 0x80)
                 && starts_word(bytes, skip_transparent(text, j));
             if continues {
+                out.text.truncate(at);
                 units.clear();
                 i = word_units(text, i, &mut units);
                 run.word(is_single_letter(&units))?;
                 word(&units, slang, &mut out, &mut buf, false);
                 continue;
             }
-            run.word(j - i == 1 && kinds == LETTER)?;
-            let tok = &bytes[i..j];
-            let at = out.text.len();
-            let mut plain = kinds == LETTER;
-            if plain {
-                // letters only, so setting bit 5 lowercases; elongation (three equal letters,
-                // not at the start: `PPP` is an acronym) needs the word routine
-                out.text.extend(tok.iter().map(|c| c | 0x20));
-                let low = &out.text[at..];
-                plain = low.len() < 4 || !low[1..].windows(3).any(|w| w[0] == w[1] && w[1] == w[2]);
-            }
+            run.word(j - i == 1 && letters_only)?;
+            // elongation (three equal letters, not at the start: `PPP` is an acronym) needs
+            // the word routine
+            let plain = letters_only && !elongated(&out.text[at..], head.unwrap_or(0));
             if plain {
                 if let Some(exp) = slang.get_bytes(&out.text[at..]) {
                     out.text.truncate(at);
                     out.push_str(exp, i as u32, j as u32);
                 } else {
-                    out.identity_spans(i as u32, j as u32);
+                    out.copied_spans(at, i as u32, j as u32);
                 }
             } else {
                 out.text.truncate(at);
@@ -440,27 +485,35 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
     }
 }
 
-/// [`WORD_CLASS`] of ASCII letters; digits and `_` are 2, other bytes 0.
-const LETTER: u8 = 1;
-
-/// Word bytes by kind, so the fast path finds a word's end and learns whether it is letters
-/// only with one lookup per byte.
-static WORD_CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = if c.is_ascii_alphabetic() {
-            LETTER
-        } else if c.is_ascii_digit() || c == b'_' {
-            2
-        } else {
-            0
-        };
-        b += 1;
+/// The top bits of the lowest `n` bytes of a `u64`, for `n` from 0 to 8.
+const TOP_BITS_BELOW: [u64; 9] = {
+    let mut t = [0u64; 9];
+    let mut n = 1;
+    while n <= 8 {
+        t[n] = t[n - 1] | (0x80 << (8 * (n - 1)));
+        n += 1;
     }
     t
 };
+
+/// Whether a lowercase word has a run of three equal bytes that does not start it (`PPP` is
+/// an acronym, `gemoyyy` is elongated). Words of up to eight bytes, most of them, take one
+/// test on `head`, the word's first eight bytes as a `u64` (anything after the word).
+#[inline]
+fn elongated(word: &[u8], head: u64) -> bool {
+    let n = word.len();
+    if n < 4 {
+        return false;
+    }
+    if n > 8 {
+        return word[1..].windows(3).any(|w| w[0] == w[1] && w[1] == w[2]);
+    }
+    // the bytes after the word are cleared so they cannot extend a run
+    let x = head & (u64::MAX >> (64 - 8 * n));
+    // byte k equals bytes k+1 and k+2, for k from 1 to n-3
+    let triples = swar::zero_bytes((x ^ (x >> 8)) | (x ^ (x >> 16)));
+    triples & TOP_BITS_BELOW[n - 2] & !0xff != 0
+}
 
 /// ASCII letter and digit bytes and `_`: what words are made of.
 #[inline]
@@ -669,23 +722,22 @@ fn join_leftover_letters(n: Normalized, slang: &SlangMap) -> Normalized {
     let mut buf = Vec::new();
     let mut at = 0;
     for (s, e) in runs {
-        out.text.extend_from_slice(&n.text.as_bytes()[at..s]);
-        out.starts.extend_from_slice(&n.starts[at..s]);
-        out.ends.extend_from_slice(&n.ends[at..s]);
+        out.push_from(&n, at, s);
         let letters: Vec<Unit> = (s..e)
             .step_by(2)
-            .map(|k| Unit {
-                c: b[k] as char,
-                start: n.starts[k],
-                end: n.ends[k],
+            .map(|k| {
+                let (start, end) = n.span_at(k).unwrap_or((0, 0));
+                Unit {
+                    c: b[k] as char,
+                    start: start as u32,
+                    end: end as u32,
+                }
             })
             .collect();
         word(&letters, slang, &mut out, &mut buf, false);
         at = e;
     }
-    out.text.extend_from_slice(&n.text.as_bytes()[at..]);
-    out.starts.extend_from_slice(&n.starts[at..]);
-    out.ends.extend_from_slice(&n.ends[at..]);
+    out.push_from(&n, at, n.text.len());
     out.finish()
 }
 
@@ -893,12 +945,11 @@ fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
-/// The output under construction, byte by byte with spans.
+/// The output under construction, with its span runs.
 struct Out {
     /// Always valid UTF-8 (only whole chars are pushed); checked once in `finish`.
     text: Vec<u8>,
-    starts: Vec<u32>,
-    ends: Vec<u32>,
+    runs: Vec<SpanRun>,
     /// Original offset the next inserted (spanless) byte is pinned to.
     cursor: u32,
 }
@@ -907,10 +958,38 @@ impl Out {
     fn with_capacity(n: usize) -> Out {
         Out {
             text: Vec::with_capacity(n),
-            starts: Vec::with_capacity(n),
-            ends: Vec::with_capacity(n),
+            runs: Vec::with_capacity(n / 4 + 4),
             cursor: 0,
         }
+    }
+
+    /// Records the span of the `len` bytes just written at `at`: copied from original `start`
+    /// on, or all from `[start, end)`. Extends the last run when it continues it, so a word
+    /// written in pieces still takes one run.
+    #[inline]
+    fn span(&mut self, at: usize, len: usize, start: u32, end: u32, copied: bool) {
+        if len == 0 {
+            self.cursor = end;
+            return;
+        }
+        let copied = copied || (len == 1 && end == start + 1);
+        self.cursor = if copied { start + len as u32 } else { end };
+        if let Some(last) = self.runs.last() {
+            let continues = if copied {
+                last.copied && last.start + (at as u32 - last.out) == start
+            } else {
+                !last.copied && (last.start, last.end) == (start, end)
+            };
+            if continues {
+                return;
+            }
+        }
+        self.runs.push(SpanRun {
+            out: at as u32,
+            start,
+            end,
+            copied,
+        });
     }
 
     #[inline]
@@ -919,31 +998,34 @@ impl Out {
         self.push_str(c.encode_utf8(&mut tmp), start, end);
     }
 
-    /// Spans for bytes just copied unchanged from original `[from, to)`: byte `k` came from
-    /// `k`.
+    /// Spans for bytes just written at `at`, copied unchanged from original `[from, to)`.
     #[inline]
-    fn identity_spans(&mut self, from: u32, to: u32) {
-        self.starts.extend(from..to);
-        self.ends.extend(from + 1..to + 1);
-        self.cursor = to;
+    fn copied_spans(&mut self, at: usize, from: u32, to: u32) {
+        self.span(at, (to - from) as usize, from, to, true);
     }
 
     /// Pushes lowercase ASCII `bytes`, one per unit, each with its unit's span.
     fn push_ascii(&mut self, bytes: &[u8], units: &[Unit]) {
-        self.text.extend_from_slice(bytes);
-        self.starts.extend(units.iter().map(|u| u.start));
-        self.ends.extend(units.iter().map(|u| u.end));
-        if let Some(u) = units.last() {
-            self.cursor = u.end;
+        for (&b, u) in bytes.iter().zip(units) {
+            self.text.push(b);
+            self.span(self.text.len() - 1, 1, u.start, u.end, false);
         }
     }
 
     #[inline]
     fn push_str(&mut self, s: &str, start: u32, end: u32) {
+        let at = self.text.len();
         self.text.extend_from_slice(s.as_bytes());
-        self.starts.resize(self.starts.len() + s.len(), start);
-        self.ends.resize(self.ends.len() + s.len(), end);
-        self.cursor = end;
+        self.span(at, s.len(), start, end, false);
+    }
+
+    /// Copies bytes `[from, to)` of an earlier output with their spans.
+    fn push_from(&mut self, n: &Normalized, from: usize, to: usize) {
+        for k in from..to {
+            let (start, end) = n.span_at(k).unwrap_or((0, 0));
+            self.text.push(n.text.as_bytes()[k]);
+            self.span(self.text.len() - 1, 1, start as u32, end as u32, false);
+        }
     }
 
     /// A separating space, unless the output is empty or already ends in one.
@@ -952,23 +1034,23 @@ impl Out {
         if self.text.last().is_some_and(|&b| b != b' ') {
             let at = self.cursor;
             self.text.push(b' ');
-            self.starts.push(at);
-            self.ends.push(at);
+            self.span(self.text.len() - 1, 1, at, at, false);
         }
     }
 
     fn finish(mut self) -> Normalized {
         while self.text.last() == Some(&b' ') {
             self.text.pop();
-            self.starts.pop();
-            self.ends.pop();
+        }
+        let len = self.text.len() as u32;
+        while self.runs.last().is_some_and(|r| r.out >= len) {
+            self.runs.pop();
         }
         let text = String::from_utf8(self.text)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         Normalized {
             text,
-            starts: self.starts,
-            ends: self.ends,
+            runs: self.runs,
         }
     }
 }
