@@ -19,7 +19,9 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::config::Config;
-use crate::model::{Account, AccountId, Employee, Finding, Platform, ReviewState, ScanState};
+use crate::model::{
+    Account, AccountId, Employee, Finding, Platform, ReviewState, ScanState, WatchedAccount,
+};
 use crate::pipeline::Pipeline;
 use crate::scheduler::policy::PolicyConfig;
 use crate::scheduler::{ScanOutcome, Scheduler, SchedulerConfig};
@@ -214,9 +216,14 @@ impl Daemon {
     }
 
     /// Claims the account's scan for this replica (on PostgreSQL, shared with the others), and
-    /// for the daemon's own scans takes a request from its host's shared budget. Answers the
-    /// time to look again when the scan is not this replica's to do now.
-    async fn claim(&self, id: AccountId, turn: Turn) -> Result<Option<Timestamp>, DaemonError> {
+    /// for the daemon's own scans takes a request from its host's shared budget. Answers what
+    /// the scan starts from (read in the same trip to the blocking pool), or the time to look
+    /// again when the scan is not this replica's to do now.
+    async fn claim(
+        &self,
+        id: AccountId,
+        turn: Turn,
+    ) -> Result<Result<ScanStart, Timestamp>, DaemonError> {
         let now = Timestamp::now();
         let (host, budget) = if turn != Turn::Scheduled {
             (None, None)
@@ -230,40 +237,41 @@ impl Daemon {
         };
         let store = self.pipeline.store.clone();
         let (replica, lease) = (self.replica.clone(), self.lease);
-        let claim = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             if let (Some(host), Some(budget)) = (&host, budget) {
                 if !store.take_host_token(host, budget, now)? {
                     let wait = Duration::from_secs_f64(60.0 / budget.max(1.0));
-                    return Ok(ScanClaim::NotDue { due_at: now + wait });
+                    return Ok(Err(now + wait));
                 }
             }
-            store.claim_scan(id, &replica, now, now, lease, turn == Turn::Forced)
+            match store.claim_scan(id, &replica, now, now, lease, turn == Turn::Forced)? {
+                ScanClaim::Claimed => Ok(Ok(ScanStart {
+                    account: store.account(id)?,
+                    watched: store.watched_account(id)?,
+                    state: store.scan_state(id)?,
+                })),
+                ScanClaim::NotDue { due_at: at } | ScanClaim::Leased { until: at } => Ok(Err(at)),
+            }
         })
         .await
-        .map_err(|e| DaemonError::Task(e.to_string()))??;
-        Ok(match claim {
-            ScanClaim::Claimed => None,
-            ScanClaim::NotDue { due_at: at } | ScanClaim::Leased { until: at } => Some(at),
-        })
+        .map_err(|e| DaemonError::Task(e.to_string()))?
+        .map_err(|e: StoreError| DaemonError::from(e))
     }
 
     async fn scan(&self, id: AccountId, turn: Turn) -> Result<Summary, DaemonError> {
-        if let Some(again_at) = self.claim(id, turn).await? {
-            tracing::debug!(account = %id, %again_at, "Another replica has this scan.");
-            self.scheduler().postpone(id, again_at);
-            return Ok(Summary::default());
-        }
+        let ScanStart {
+            account,
+            watched,
+            state: stored_state,
+        } = match self.claim(id, turn).await? {
+            Ok(start) => start,
+            Err(again_at) => {
+                tracing::debug!(account = %id, %again_at, "Another replica has this scan.");
+                self.scheduler().postpone(id, again_at);
+                return Ok(Summary::default());
+            }
+        };
         let now = Timestamp::now();
-        let store = self.pipeline.store.clone();
-        let (account, watched, stored_state) = tokio::task::spawn_blocking(move || {
-            Ok::<_, StoreError>((
-                store.account(id)?,
-                store.watched_account(id)?,
-                store.scan_state(id)?,
-            ))
-        })
-        .await
-        .map_err(|e| DaemonError::Task(e.to_string()))??;
         let mut state = stored_state.unwrap_or_else(|| ScanState::new(now));
         let registered = account.clone();
         let result = match (account, watched) {
@@ -546,6 +554,13 @@ enum Turn {
     /// An operator asked for it (`scan --once --account`, `--all`): claimed even from another
     /// replica.
     Forced,
+}
+
+/// What a claimed scan starts from: the account (registered or watched) and its stored state.
+struct ScanStart {
+    account: Option<Account>,
+    watched: Option<WatchedAccount>,
+    state: Option<ScanState>,
 }
 
 /// `host:pid:random`: unique among the replicas sharing a store, and telling in the database

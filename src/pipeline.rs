@@ -195,13 +195,24 @@ impl Pipeline {
                 .await?;
         }
         let employee_id = account.employee_id.clone();
-        let employee = self
-            .blocking(move |store| store.employee(&employee_id))
-            .await?
-            .ok_or_else(|| PipelineError::MissingEmployee {
-                account: account.id,
-                employee_id: account.employee_id.clone(),
-            })?;
+        let id = account.id;
+        let snapshots = self.takes_snapshots(&account);
+        // one trip to the blocking pool for both reads
+        let (employee, previous_snapshot) = self
+            .blocking(move |store| {
+                let employee = store.employee(&employee_id)?;
+                let previous = if snapshots {
+                    Some(store.snapshot_state(id)?.unwrap_or_default())
+                } else {
+                    None
+                };
+                Ok((employee, previous))
+            })
+            .await?;
+        let employee = employee.ok_or_else(|| PipelineError::MissingEmployee {
+            account: account.id,
+            employee_id: account.employee_id.clone(),
+        })?;
         let reference = AccountRef {
             account_id: account.id,
             handle: account.handle.clone(),
@@ -222,7 +233,13 @@ impl Pipeline {
         }
         // the snapshot, when due, is stored in the same transaction as the page: one flush
         // per scanned account instead of two
-        let snapshot = self.snapshot_if_due(&account, &employee, now).await?;
+        let snapshot = match previous_snapshot {
+            Some(previous) => {
+                self.snapshot_if_due(&account, &employee, previous, now)
+                    .await?
+            }
+            None => None,
+        };
         let employees = HashMap::from([(account.id, employee)]);
         self.store_page(
             account.id,
@@ -237,6 +254,17 @@ impl Pipeline {
         .await
     }
 
+    /// Whether the account's following list and profile are snapshotted at all: snapshots are
+    /// on, the platform has them, and the account is resolved.
+    fn takes_snapshots(&self, account: &Account) -> bool {
+        self.snapshot_interval.is_some()
+            && account.platform_id.is_some()
+            && matches!(
+                account.platform,
+                Platform::Mastodon | Platform::Bluesky | Platform::X
+            )
+    }
+
     /// Takes the account's snapshot (following list and profile) when it is due and returns
     /// what changed since the last one (see [`crate::snapshots`]), judged, for the scan to
     /// store with its page. A failed snapshot is recorded on the snapshot state and tried
@@ -247,25 +275,15 @@ impl Pipeline {
         &self,
         account: &Account,
         employee: &Employee,
+        previous: crate::model::SnapshotState,
         now: Timestamp,
     ) -> Result<Option<SnapshotWrite>, PipelineError> {
-        let Some(interval) = self.snapshot_interval else {
-            return Ok(None);
-        };
-        if !matches!(
-            account.platform,
-            Platform::Mastodon | Platform::Bluesky | Platform::X
-        ) {
-            return Ok(None);
-        }
-        let Some(platform_id) = account.platform_id.clone() else {
+        let (Some(interval), Some(platform_id)) =
+            (self.snapshot_interval, account.platform_id.clone())
+        else {
             return Ok(None);
         };
         let id = account.id;
-        let previous = self
-            .blocking(move |store| store.snapshot_state(id))
-            .await?
-            .unwrap_or_default();
         if previous.next_due_at.is_some_and(|due| due > now) {
             return Ok(None);
         }
