@@ -171,8 +171,9 @@ fn has_run_of_three(b: &[u8]) -> bool {
 /// Normalised text with, for every byte, the original byte span it came from.
 ///
 /// The spans are kept per run, not per byte: most of the output is words copied from the
-/// original byte for byte, so one run covers a whole word, and a per-byte table cost more to
-/// fill than the rest of normalisation together. Only matches are ever mapped back.
+/// original byte for byte, so one run covers a whole word. Filling a per-byte table took about
+/// a seventh of normalisation's instructions and eight bytes of writes per output byte, for
+/// lookups that happen only at matches.
 #[derive(Debug, Clone, Default)]
 pub struct Normalized {
     pub text: String,
