@@ -24,10 +24,11 @@
 //!
 //! Choices, measured in BENCHMARKS.md: the contiguous NFA rather than the DFA (anchored runs
 //! are a few bytes long, and the 20,000-key DFA is tens of megabytes, so each run likely
-//! misses cache; the profile put most of the time in its search: 120 against 300 MB/s); anchored starts only (the filter picks the starts); no prefilter inside the
-//! automaton (the word filter is the prefilter); ASCII case-insensitivity off (text is
-//! lowercased by normalisation); byte classes on (the folded alphabet has ~38 bytes). The
-//! unanchored DFA over every byte, without the filter, ran at 270 / 105 MB/s.
+//! misses cache; the profile put most of the time in its search: 120 against 300 MB/s);
+//! anchored starts only (the filter picks the starts); no prefilter inside the automaton (the
+//! word filter is the prefilter); ASCII case-insensitivity off (text is lowercased by
+//! normalisation); byte classes on (the folded alphabet has ~38 bytes). The unanchored DFA
+//! over every byte, without the filter, ran at 270 / 105 MB/s.
 
 use std::collections::HashMap;
 
@@ -223,8 +224,8 @@ fn set(bits: &mut [u64], slot: usize) {
 fn word_hash_at(buf: &[u8], start: usize, end: usize) -> u64 {
     // without branches: word lengths vary too much to predict
     let n = end - start;
-    let head = load8(buf, start) & (u64::MAX >> (64 - 8 * n.min(8)));
-    let tail = load8(buf, end.saturating_sub(8)) & 0u64.wrapping_sub((n > 8) as u64);
+    let head = swar::load8(buf, start) & (u64::MAX >> (64 - 8 * n.min(8)));
+    let tail = swar::load8(buf, end.saturating_sub(8)) & 0u64.wrapping_sub((n > 8) as u64);
     mix(head ^ tail.rotate_left(29) ^ (n as u64).wrapping_mul(0x9e37_79b9))
 }
 
@@ -233,13 +234,6 @@ fn word_hash(word: &[u8]) -> u64 {
     let mut padded = word.to_vec();
     padded.extend_from_slice(&[b' '; 8]);
     word_hash_at(&padded, 0, word.len())
-}
-
-#[inline]
-fn load8(buf: &[u8], at: usize) -> u64 {
-    let mut bytes = [0u8; 8];
-    bytes.copy_from_slice(&buf[at..at + 8]);
-    u64::from_le_bytes(bytes)
 }
 
 /// [`FOLD`] of eight bytes at once: word bytes stay, everything else becomes a space.
@@ -254,14 +248,11 @@ fn fold8(x: u64) -> u64 {
 /// top bits of the differences are gathered into one byte by a multiplication.
 #[inline]
 fn word_bits(block: &[u8]) -> u64 {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let mut bits = 0;
     for (i, chunk) in block.chunks_exact(8).enumerate() {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(chunk);
-        let diff = u64::from_le_bytes(bytes) ^ 0x2020_2020_2020_2020;
-        let nonzero = (((diff & LOW7) + LOW7) | diff) & !LOW7;
-        bits |= ((nonzero >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * i);
+        let diff = swar::load8(chunk, 0) ^ swar::every(b' ');
+        let word = swar::zero_bytes(diff) ^ swar::TOP;
+        bits |= ((word >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * i);
     }
     bits
 }
@@ -396,9 +387,8 @@ impl Matcher {
         scratch.extend_from_slice(orig);
         scratch.resize(blocks_end + 8, b' ');
         for chunk in scratch.chunks_exact_mut(8) {
-            let mut bytes = [0u8; 8];
-            bytes.copy_from_slice(chunk);
-            chunk.copy_from_slice(&fold8(u64::from_le_bytes(bytes)).to_le_bytes());
+            let folded = fold8(swar::load8(chunk, 0));
+            chunk.copy_from_slice(&folded.to_le_bytes());
         }
         let hay = scratch.as_slice();
         let search = &hay[..text_end];
@@ -541,16 +531,11 @@ mod tests {
 
     #[test]
     fn eight_bytes_fold_like_the_table() {
-        for b in 0..=255u8 {
-            for lane in 0..8 {
-                // the neighbours are the extremes, so a borrow or carry across lanes would show
-                let mut bytes = [if lane % 2 == 0 { 0x00 } else { 0xff }; 8];
-                bytes[lane] = b;
-                let folded = fold8(u64::from_le_bytes(bytes)).to_le_bytes();
-                let expected: Vec<u8> = bytes.iter().map(|&x| FOLD[x as usize]).collect();
-                assert_eq!(folded.to_vec(), expected, "byte {b:#04x} in lane {lane}");
-            }
-        }
+        swar::each_byte_in_each_lane(|bytes, lane, b| {
+            let folded = fold8(u64::from_le_bytes(bytes)).to_le_bytes();
+            let expected: Vec<u8> = bytes.iter().map(|&x| FOLD[x as usize]).collect();
+            assert_eq!(folded.to_vec(), expected, "byte {b:#04x} in lane {lane}");
+        });
     }
 
     #[test]

@@ -13,6 +13,14 @@ pub const fn every(b: u8) -> u64 {
     u64::from_le_bytes([b; 8])
 }
 
+/// Eight bytes from `at`, all of which must be in `buf`.
+#[inline]
+pub fn load8(buf: &[u8], at: usize) -> u64 {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&buf[at..at + 8]);
+    u64::from_le_bytes(bytes)
+}
+
 /// Eight bytes from `at`; bytes past the end of `buf` read as 0 (not a word byte).
 #[inline]
 pub fn load_padded(buf: &[u8], at: usize) -> u64 {
@@ -60,6 +68,19 @@ pub fn leading_run(mask: u64) -> usize {
     ((!mask & TOP).trailing_zeros() / 8) as usize
 }
 
+/// Calls `check(bytes, lane, b)` for every byte value `b` in every lane, its neighbours at
+/// both extremes, so that a borrow or carry across lanes would show.
+#[cfg(test)]
+pub(super) fn each_byte_in_each_lane(mut check: impl FnMut([u8; 8], usize, u8)) {
+    for b in 0..=255u8 {
+        for lane in 0..8 {
+            let mut bytes = [if lane % 2 == 0 { 0x00 } else { 0xff }; 8];
+            bytes[lane] = b;
+            check(bytes, lane, b);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,22 +88,17 @@ mod tests {
     /// Every byte value in every lane agrees with the plain tests.
     #[test]
     fn lanes_agree_with_the_byte_tests() {
-        for b in 0..=255u8 {
-            for lane in 0..8 {
-                // neighbours at both extremes, so a borrow or carry across lanes would show
-                let mut bytes = [if lane % 2 == 0 { 0x00 } else { 0xff }; 8];
-                bytes[lane] = b;
-                let x = u64::from_le_bytes(bytes);
-                let bit = 0x80u64 << (8 * lane);
-                let word = b.is_ascii_alphanumeric() || b == b'_';
-                let (any_case, letters) = word_and_letter_bytes(x);
-                assert_eq!(any_case & bit != 0, word, "word byte {b:#x} lane {lane}");
-                assert_eq!(letters & bit != 0, b.is_ascii_alphabetic(), "letter {b:#x}");
-                let lower = b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_';
-                assert_eq!(lower_word_bytes(x) & bit != 0, lower, "lower word {b:#x}");
-                assert_eq!(zero_bytes(x) & bit != 0, b == 0, "zero {b:#x}");
-            }
-        }
+        each_byte_in_each_lane(|bytes, lane, b| {
+            let x = u64::from_le_bytes(bytes);
+            let bit = 0x80u64 << (8 * lane);
+            let word = b.is_ascii_alphanumeric() || b == b'_';
+            let (any_case, letters) = word_and_letter_bytes(x);
+            assert_eq!(any_case & bit != 0, word, "word byte {b:#x} lane {lane}");
+            assert_eq!(letters & bit != 0, b.is_ascii_alphabetic(), "letter {b:#x}");
+            let lower = b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_';
+            assert_eq!(lower_word_bytes(x) & bit != 0, lower, "lower word {b:#x}");
+            assert_eq!(zero_bytes(x) & bit != 0, b == 0, "zero {b:#x}");
+        });
     }
 
     #[test]
