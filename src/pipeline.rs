@@ -499,11 +499,12 @@ impl Pipeline {
             });
         }
         let mut blobs: Vec<EvidenceBlob> = evidence.into_iter().map(EvidenceBlob::from).collect();
-        let next_snapshot = snapshot.map(|taken| {
+        let mut next_snapshot = None;
+        if let Some(taken) = snapshot {
             records.extend(taken.records);
             blobs.extend(taken.evidence);
-            taken.next
-        });
+            next_snapshot = Some(taken.next);
+        }
         let activities_seen = records.len();
         let state = state.clone();
         let outcome = self

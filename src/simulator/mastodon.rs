@@ -55,8 +55,8 @@ impl View<'_> {
             .mastodon_statuses
             .get(account)
             .copied()
-            .unwrap_or((0, 0));
-        let last = (statuses_count > 0).then(|| ids::iso_date(newest_ms));
+            .unwrap_or_default();
+        let last = newest_ms.map(ids::iso_date);
         let followers = match a.owner {
             super::Owner::Employee(_) => (account * 37 % 400) as u64 + 3,
             _ => (account as u64 * 7919 % 90_000) + 10_000,

@@ -184,7 +184,7 @@ pub struct Indexes {
     /// Mastodon statuses (own and boosts) of each account: how many, and when the newest was
     /// made. Every rendered status embeds its author's Account entity, so counting them per
     /// render made a page cost its authors' whole histories.
-    pub mastodon_statuses: Vec<(usize, i64)>,
+    pub mastodon_statuses: Vec<(usize, Option<i64>)>,
     /// Mastodon status id (own statuses and boosts) → activity.
     pub status: HashMap<String, usize>,
     /// Bluesky record URI (posts, reposts, likes) → activity.
@@ -882,7 +882,7 @@ impl Population {
             self.index.by_actor.resize(self.accounts.len(), Vec::new());
             self.index
                 .mastodon_statuses
-                .resize(self.accounts.len(), (0, 0));
+                .resize(self.accounts.len(), (0, None));
             self.index_accounts();
         }
         if act.platform == Platform::Mastodon && act.kind == ActivityKind::Like {
@@ -894,7 +894,7 @@ impl Population {
             self.index.status.insert(act.id.clone(), i);
             let (count, newest_ms) = &mut self.index.mastodon_statuses[act.actor];
             *count += 1;
-            *newest_ms = act.created_ms;
+            *newest_ms = Some(act.created_ms);
         }
         if act.platform == Platform::Bluesky {
             self.index.record.insert(act.id.clone(), i);
