@@ -181,7 +181,8 @@ pub struct Normalized {
 }
 
 /// Output bytes from `out` up to the next run's: either copied (byte `out + k` came from
-/// original byte `start + k`) or all from the one original span `[start, end)`.
+/// original byte `start + k`, except that a space there stands for the empty span at
+/// `start + k`) or all from the one original span `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct SpanRun {
     out: u32,
@@ -212,8 +213,14 @@ impl Normalized {
         let index = self.runs.partition_point(|r| r.out <= at).checked_sub(1)?;
         let run = self.runs[index];
         Some(if run.copied {
-            let k = run.start + (at - run.out);
-            (k as usize, k as usize + 1)
+            let k = (run.start + (at - run.out)) as usize;
+            // a space inside a copied run stands for the separator it replaced: the empty
+            // span where that separator starts (see `Out::space`)
+            if self.text.as_bytes()[at as usize] == b' ' {
+                (k, k)
+            } else {
+                (k, k + 1)
+            }
         } else {
             (run.start as usize, run.end as usize)
         })
@@ -973,7 +980,8 @@ impl Out {
             self.cursor = end;
             return;
         }
-        let copied = copied || (len == 1 && end == start + 1);
+        // a space is never copied (`space` gives it an empty span), so it cannot be read as one
+        let copied = copied || (len == 1 && end == start + 1 && self.text[at] != b' ');
         self.cursor = if copied { start + len as u32 } else { end };
         if let Some(last) = self.runs.last() {
             let continues = if copied {
@@ -1030,12 +1038,23 @@ impl Out {
     }
 
     /// A separating space, unless the output is empty or already ends in one.
+    ///
+    /// Its span is empty, at the cursor. After a copied word that is where a copied run
+    /// would place it, so it stays inside that run with no run of its own, and a next word
+    /// after a one-byte separator continues the same run: plain prose takes a run per
+    /// sentence rather than two per word.
     #[inline]
     fn space(&mut self) {
         if self.text.last().is_some_and(|&b| b != b' ') {
-            let at = self.cursor;
+            let at = self.text.len();
             self.text.push(b' ');
-            self.span(self.text.len() - 1, 1, at, at, false);
+            if let Some(last) = self.runs.last() {
+                if last.copied && last.start + (at as u32 - last.out) == self.cursor {
+                    return;
+                }
+            }
+            let cursor = self.cursor;
+            self.span(at, 1, cursor, cursor, false);
         }
     }
 
@@ -1512,5 +1531,35 @@ mod tests {
             "yg",
             "a part of an expansion maps to the whole token"
         );
+    }
+
+    /// Spaces share copied runs with the words around them (`Out::space`); every byte must
+    /// still read as if it had a span of its own: a letter its original byte, a space the
+    /// empty span where the separator it replaced starts.
+    #[test]
+    fn every_byte_of_plain_prose_has_its_own_span() {
+        let text = "Kami dukung  warga,\tdi <p>desa</p> kota! x";
+        let n = normalize(text, &slang());
+        assert_eq!(n.text, "kami dukung warga, di desa kota! x");
+        let expected: Vec<(usize, usize)> =
+            ["Kami ", "dukung ", "warga, ", "di ", "desa ", "kota! ", "x"]
+                .iter()
+                .flat_map(|piece| {
+                    // where the piece is in the original, and where the separator after it starts
+                    let word = piece.trim_end();
+                    let start = text.find(word).unwrap();
+                    let mut spans: Vec<(usize, usize)> =
+                        (start..start + word.len()).map(|k| (k, k + 1)).collect();
+                    if piece.ends_with(' ') {
+                        let sep = start + word.len();
+                        spans.push((sep, sep));
+                    }
+                    spans
+                })
+                .collect();
+        let actual: Vec<(usize, usize)> =
+            (0..n.text.len()).map(|k| n.span_at(k).unwrap()).collect();
+        assert_eq!(actual, expected);
+        assert!(n.runs.len() < 6, "prose takes few runs: {:?}", n.runs);
     }
 }
