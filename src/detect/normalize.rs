@@ -378,6 +378,12 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
                 } else {
                     out.copied_spans(at, i as u32, j as u32);
                 }
+                // most words end at one space, taken here rather than on another turn
+                if bytes.get(j) == Some(&b' ') {
+                    out.space();
+                    run.space();
+                    j += 1;
+                }
             } else {
                 out.text.truncate(at);
                 units.clear();
@@ -966,7 +972,7 @@ impl Out {
     fn with_capacity(n: usize) -> Out {
         Out {
             text: Vec::with_capacity(n),
-            runs: Vec::with_capacity(n / 4 + 4),
+            runs: Vec::with_capacity(n / 16 + 4),
             cursor: 0,
         }
     }
@@ -1299,6 +1305,14 @@ fn word(units: &[Unit], slang: &SlangMap, out: &mut Out, buf: &mut Vec<Unit>, in
         }
         return;
     }
+    // numbers (and the number parts of `pemilu2024`) pass unchanged: no case, no elongation,
+    // no slang, so none of the steps below applies
+    if units.iter().all(|u| u.c.is_ascii_digit()) {
+        for u in units {
+            out.push(u.c, u.start, u.end);
+        }
+        return;
+    }
     buf.clear();
     buf.extend(units.iter().map(|u| Unit {
         c: u.c.to_ascii_lowercase(),
@@ -1335,19 +1349,22 @@ fn word(units: &[Unit], slang: &SlangMap, out: &mut Out, buf: &mut Vec<Unit>, in
                 }
             }
         } else if letter_parts_are_words(buf) {
-            // split at letter/digit changes: pemilu2024 -> pemilu 2024
+            // split at letter/digit changes: pemilu2024 -> pemilu 2024; the parts are read from
+            // this copy while `buf` serves as the scratch of the words they make
+            let parts = std::mem::take(buf);
             let mut s = 0;
-            for k in 1..=buf.len() {
-                if k == buf.len() || buf[k].c.is_ascii_digit() != buf[k - 1].c.is_ascii_digit() {
-                    let part: Vec<Unit> = buf[s..k].to_vec();
+            for k in 1..=parts.len() {
+                if k == parts.len()
+                    || parts[k].c.is_ascii_digit() != parts[k - 1].c.is_ascii_digit()
+                {
                     if s > 0 {
                         out.space();
                     }
-                    let mut inner = Vec::new();
-                    word(&part, slang, out, &mut inner, in_hashtag);
+                    word(&parts[s..k], slang, out, buf, in_hashtag);
                     s = k;
                 }
             }
+            *buf = parts;
             return;
         }
     }
