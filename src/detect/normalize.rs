@@ -1019,11 +1019,40 @@ impl Out {
         self.span(at, (to - from) as usize, from, to, true);
     }
 
-    /// Pushes lowercase ASCII `bytes`, one per unit, each with its unit's span.
+    /// Pushes lowercase ASCII `bytes`, one per unit, each with its unit's span. Units read
+    /// one byte each from consecutive offsets (a plain word) take one copied span, which is
+    /// the run the bytes would make one by one.
     fn push_ascii(&mut self, bytes: &[u8], units: &[Unit]) {
+        if let Some(first) = units.first() {
+            let start = first.start;
+            let one_byte_each = (start..)
+                .zip(units)
+                .all(|(k, u)| u.start == k && u.end == k + 1);
+            if bytes.len() == units.len() && one_byte_each {
+                let at = self.text.len();
+                self.text.extend_from_slice(bytes);
+                self.span(at, bytes.len(), start, start + units.len() as u32, true);
+                return;
+            }
+        }
         for (&b, u) in bytes.iter().zip(units) {
             self.text.push(b);
             self.span(self.text.len() - 1, 1, u.start, u.end, false);
+        }
+    }
+
+    /// Pushes `units` as they are, through [`Out::push_ascii`] when they are all ASCII.
+    fn push_units(&mut self, units: &[Unit]) {
+        let mut bytes = [0u8; 32];
+        if units.len() <= bytes.len() && units.iter().all(|u| u.c.is_ascii()) {
+            for (b, u) in bytes.iter_mut().zip(units) {
+                *b = u.c as u8;
+            }
+            self.push_ascii(&bytes[..units.len()], units);
+        } else {
+            for u in units {
+                self.push(u.c, u.start, u.end);
+            }
         }
     }
 
@@ -1195,6 +1224,23 @@ fn tokens(units: &[Unit], slang: &SlangMap, out: &mut Out) {
 /// Splits a hashtag body by case changes and letter/digit changes, then treats each part as a
 /// word without leetspeak (digits in hashtags are numbers: `#Salam4Jari`).
 fn hashtag_parts(body: &[Unit], slang: &SlangMap, out: &mut Out, buf: &mut Vec<Unit>) {
+    // where a new part starts: a case change into capitals, a letter/digit change, or the
+    // last capital of an acronym before a capitalised word (`KPUPusat`)
+    let splits_before = |k: usize| {
+        let (prev, c) = (body[k - 1].c, body[k].c);
+        let next = body.get(k + 1).map(|n| n.c);
+        (prev.is_ascii_lowercase() && c.is_ascii_uppercase())
+            || (prev.is_ascii_alphabetic() && c.is_ascii_digit())
+            || (prev.is_ascii_digit() && c.is_ascii_alphabetic())
+            || (prev.is_ascii_uppercase()
+                && c.is_ascii_uppercase()
+                && next.is_some_and(|n| n.is_ascii_lowercase()))
+    };
+    // most hashtags are one part (`#pemilu`): no need to cut them up
+    if body.iter().all(|u| u.c != '_') && !(1..body.len()).any(splits_before) {
+        word(body, slang, out, buf, false);
+        return;
+    }
     let mut parts: Vec<Vec<Unit>> = Vec::with_capacity(4);
     let mut cur: Vec<Unit> = Vec::with_capacity(body.len());
     for (k, u) in body.iter().enumerate() {
@@ -1204,16 +1250,9 @@ fn hashtag_parts(body: &[Unit], slang: &SlangMap, out: &mut Out, buf: &mut Vec<U
             }
             continue;
         }
-        if let Some(prev) = cur.last().map(|p| p.c) {
-            let c = u.c;
-            let next = body.get(k + 1).map(|n| n.c);
-            let split = (prev.is_ascii_lowercase() && c.is_ascii_uppercase())
-                || (prev.is_ascii_alphabetic() && c.is_ascii_digit())
-                || (prev.is_ascii_digit() && c.is_ascii_alphabetic())
-                || (prev.is_ascii_uppercase()
-                    && c.is_ascii_uppercase()
-                    && next.is_some_and(|n| n.is_ascii_lowercase()));
-            if split {
+        if !cur.is_empty() {
+            // `cur` is not empty, so the unit before this one is in it: no `_` in between
+            if splits_before(k) {
                 parts.push(std::mem::take(&mut cur));
             }
         }
@@ -1308,9 +1347,7 @@ fn word(units: &[Unit], slang: &SlangMap, out: &mut Out, buf: &mut Vec<Unit>, in
     // numbers (and the number parts of `pemilu2024`) pass unchanged: no case, no elongation,
     // no slang, so none of the steps below applies
     if units.iter().all(|u| u.c.is_ascii_digit()) {
-        for u in units {
-            out.push(u.c, u.start, u.end);
-        }
+        out.push_units(units);
         return;
     }
     buf.clear();
@@ -1409,9 +1446,7 @@ fn word(units: &[Unit], slang: &SlangMap, out: &mut Out, buf: &mut Vec<Unit>, in
             return;
         }
     }
-    for u in buf.iter() {
-        out.push(u.c, u.start, u.end);
-    }
+    out.push_units(buf);
 }
 
 #[cfg(test)]
