@@ -621,7 +621,10 @@ fn skip_transparent(text: &str, mut i: usize) -> usize {
 fn word_units(text: &str, mut i: usize, units: &mut Vec<Unit>) -> usize {
     let bytes = text.as_bytes();
     loop {
-        i = skip_transparent(text, i);
+        // only a tag or a non-ASCII char can be transparent; most units are neither
+        if bytes.get(i).is_some_and(|&b| b == b'<' || b >= 0x80) {
+            i = skip_transparent(text, i);
+        }
         let Some(&b) = bytes.get(i) else { break };
         let (c, len) = if is_word_byte(b) {
             (b, 1)
