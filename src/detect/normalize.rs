@@ -35,10 +35,6 @@ use super::swar;
 /// Tokens the hand-sign emoji become; plain words so they survive re-normalisation unchanged.
 pub const HAND_SIGN_TOKENS: [&str; 4] = ["jarisatu", "jaridua", "jaritiga", "jariempat"];
 
-/// Informal-to-formal word replacements applied to whole tokens.
-///
-/// Values must be fixed points of normalisation (lowercase ASCII words that are not keys
-/// themselves); [`SlangMap::insert`] refuses anything else so normalisation stays idempotent.
 /// FNV-1a: slang keys are short ASCII words looked up once per word of every post, where
 /// SipHash's DoS resistance buys nothing (the keys come from our own word lists).
 #[derive(Clone, Copy)]
@@ -59,10 +55,19 @@ impl std::hash::Hasher for Fnv {
             self.0 = (self.0 ^ b as u64).wrapping_mul(0x0100_0000_01b3);
         }
     }
+    /// A slice's hash starts with its length: one round for it rather than one per byte of
+    /// a `usize`, which cost more than the short word after it.
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0 ^ n as u64).wrapping_mul(0x0100_0000_01b3);
+    }
 }
 
 type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
 
+/// Informal-to-formal word replacements applied to whole tokens.
+///
+/// Values must be fixed points of normalisation (lowercase ASCII words that are not keys
+/// themselves); [`SlangMap::insert`] refuses anything else so normalisation stays idempotent.
 #[derive(Debug, Clone, Default)]
 pub struct SlangMap {
     map: HashMap<Box<[u8]>, Box<str>, FnvBuild>,
