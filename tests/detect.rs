@@ -400,6 +400,15 @@ fn lint_reports_each_problem_with_file_and_line() {
         errors.is_empty(),
         "shipped word lists have errors: {errors:#?}"
     );
+    let untried: Vec<String> = shipped
+        .iter()
+        .map(|p| p.to_string())
+        .filter(|p| p.contains("never tried"))
+        .collect();
+    assert!(
+        untried.is_empty(),
+        "shipped patterns never tried: {untried:#?}"
+    );
 
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
@@ -411,10 +420,14 @@ fn lint_reports_each_problem_with_file_and_line() {
     write(
         d,
         "cues.txt",
-        "[support]\ncue = dukung\n[nonsense]\ncue = x\n",
+        "[support]\ncue = dukung\n[nonsense]\ncue = x\n[ballot]\ncue = pilih\n",
     );
     write(d, "regions.txt", "[r1]\ncue = kota\n");
-    write(d, "patterns.txt", "");
+    write(
+        d,
+        "patterns.txt",
+        "[ballot]\npattern = \\bpilih\\s+([1-9])\\b\npattern = \\bdukung\\s+([1-9])\\b\n",
+    );
     write(d, "slang.txt", "[s]\nmap = yg -> yang\nmap = broken\n");
     write(
         d,
@@ -427,6 +440,16 @@ fn lint_reports_each_problem_with_file_and_line() {
     assert!(has("elections.txt:6"), "bad date with its line: {text:#?}");
     assert!(has("cues.txt:3"), "unknown cue list: {text:#?}");
     assert!(has("slang.txt:3"), "malformed slang: {text:#?}");
+    // `pilih` is a ballot cue here and `dukung` only a support cue, so the second pattern
+    // can never run
+    assert!(
+        has("patterns.txt:3") && has("never tried"),
+        "pattern without a ballot or finger word: {text:#?}"
+    );
+    assert!(
+        !has("patterns.txt:2"),
+        "pattern with a ballot word: {text:#?}"
+    );
     assert!(has("a.txt:5") && has("empty"), "empty entry: {text:#?}");
     assert!(
         has("a.txt:7") && has("unknown election"),

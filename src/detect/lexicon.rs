@@ -468,6 +468,9 @@ impl Lexicon {
             }
         }
         let mut number_words = HashMap::new();
+        // the first words of ballot and finger cues: a pattern that names none of them is
+        // never tried (see `signals::analyse`)
+        let mut pattern_gates: Vec<String> = Vec::new();
         for s in &raw.cues {
             if s.id == "numbers" {
                 for e in &s.entries {
@@ -511,6 +514,9 @@ impl Lexicon {
                         format!("cue '{}' is empty after normalisation", e.value)
                     );
                     continue;
+                }
+                if matches!(class, CueClass::Ballot | CueClass::Finger) {
+                    pattern_gates.extend(n.split(' ').next().map(str::to_string));
                 }
                 builder.add(&n, boundary, TermRef::Cue(class));
             }
@@ -790,6 +796,15 @@ impl Lexicon {
                     );
                     continue;
                 }
+                if !names_a_word(&e.value, &pattern_gates) {
+                    problems.push(Problem {
+                        level: Level::Warning,
+                        origin: e.origin.clone(),
+                        message: "pattern names no [ballot] or [finger] cue word of cues.txt, \
+                                  so it is never tried: patterns run only on texts with one"
+                            .to_string(),
+                    });
+                }
                 match Regex::new(&ascii_word_boundaries(&e.value)) {
                     Ok(r) if r.captures_len() >= 2 => regexes.push((r, kind)),
                     Ok(_) => err!(
@@ -951,6 +966,26 @@ impl TermsBuilder {
             self.refs[i].push(r);
         }
     }
+}
+
+/// Whether the regex source `pattern` holds one of `words` as a whole word, once its escapes
+/// (`\b`, `\s`) are blanked out. A lint heuristic: a word inside a character class or an
+/// optional group counts too, so it finds patterns that surely name none, not every pattern
+/// that could run without one.
+fn names_a_word(pattern: &str, words: &[String]) -> bool {
+    let mut plain = String::with_capacity(pattern.len());
+    let mut escaped = false;
+    for c in pattern.chars() {
+        plain.push(if escaped || c == '\\' { ' ' } else { c });
+        escaped = !escaped && c == '\\';
+    }
+    let bytes = plain.as_bytes();
+    let is_word = |i: usize| bytes.get(i).is_some_and(|b| b.is_ascii_alphanumeric());
+    words.iter().any(|w| {
+        plain
+            .match_indices(w.as_str())
+            .any(|(at, _)| (at == 0 || !is_word(at - 1)) && !is_word(at + w.len()))
+    })
 }
 
 /// `pattern` with its word boundaries (`\b`, `\B`) made ASCII ones. Patterns run over the
