@@ -216,6 +216,13 @@ pub struct Lexicon {
     pub(crate) matcher: Matcher,
     /// Per automaton pattern, what it stands for.
     pub(crate) terms: Vec<Vec<TermRef>>,
+    /// Per automaton pattern, whether it holds a one-word ballot or finger cue (or, for a
+    /// prefix pattern, the start of one). Each regex pattern needs such a word (the lint warns
+    /// otherwise), and as the word is a key of its own, the matcher reports every occurrence
+    /// inside some hit: its own, a longer key that starts with it, or an earlier key that
+    /// covers it (`jangan salah pilih`). So a text without such a hit cannot match any regex
+    /// pattern, and `analyse` skips the regex set.
+    pub(crate) opens_regexes: Vec<bool>,
     pub(crate) patterns: Vec<String>,
     pub(crate) regex_set: RegexSet,
     pub(crate) regexes: Vec<(Regex, PatternKind)>,
@@ -468,8 +475,8 @@ impl Lexicon {
             }
         }
         let mut number_words = HashMap::new();
-        // the first words of ballot and finger cues: a pattern that names none of them is
-        // never tried (see `signals::analyse`)
+        // the one-word ballot and finger cues: a pattern that names none of them is never
+        // tried (see `Lexicon::opens_regexes`)
         let mut pattern_gates: Vec<String> = Vec::new();
         for s in &raw.cues {
             if s.id == "numbers" {
@@ -515,8 +522,9 @@ impl Lexicon {
                     );
                     continue;
                 }
-                if matches!(class, CueClass::Ballot | CueClass::Finger) {
-                    pattern_gates.extend(n.split(' ').next().map(str::to_string));
+                let one_word = n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                if one_word && matches!(class, CueClass::Ballot | CueClass::Finger) {
+                    pattern_gates.push(n.clone());
                 }
                 builder.add(&n, boundary, TermRef::Cue(class));
             }
@@ -800,8 +808,9 @@ impl Lexicon {
                     problems.push(Problem {
                         level: Level::Warning,
                         origin: e.origin.clone(),
-                        message: "pattern names no [ballot] or [finger] cue word of cues.txt, \
-                                  so it is never tried: patterns run only on texts with one"
+                        message: "pattern names no one-word [ballot] or [finger] cue of \
+                                  cues.txt, so it is never tried: patterns run only on texts \
+                                  with one"
                             .to_string(),
                     });
                 }
@@ -832,6 +841,11 @@ impl Lexicon {
             })?;
 
         let matcher = Matcher::new(builder.patterns.iter().map(|(p, b)| (p.as_str(), *b)))?;
+        let opens_regexes = builder
+            .patterns
+            .iter()
+            .map(|(p, b)| holds_a_gate_word(p, *b, &pattern_gates))
+            .collect();
         Ok(Lexicon {
             elections,
             entities,
@@ -839,6 +853,7 @@ impl Lexicon {
             slang,
             matcher,
             terms: builder.refs,
+            opens_regexes,
             patterns: builder.patterns.into_iter().map(|(p, _)| p).collect(),
             regex_set,
             regexes,
@@ -968,6 +983,21 @@ impl TermsBuilder {
     }
 }
 
+/// Whether the normalised matcher pattern `pattern` holds one of `gates` as a word, or, as a
+/// prefix pattern, ends in the start of one (`cob*` covers `coblos`).
+fn holds_a_gate_word(pattern: &str, boundary: Boundary, gates: &[String]) -> bool {
+    let words: Vec<&str> = pattern
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let last_is_prefix = |w: &&str| boundary == Boundary::Prefix && Some(w) == words.last();
+    words.iter().any(|w| {
+        gates
+            .iter()
+            .any(|g| g == w || (last_is_prefix(w) && g.starts_with(*w)))
+    })
+}
+
 /// Whether the regex source `pattern` holds one of `words` as a whole word, once its escapes
 /// (`\b`, `\s`) are blanked out. A lint heuristic: a word inside a character class or an
 /// optional group counts too, so it finds patterns that surely name none, not every pattern
@@ -1027,5 +1057,49 @@ mod boundary_tests {
             r"(?-u:\b)salam\s+(?-u:\B)"
         );
         assert_eq!(ascii_word_boundaries(r"a\\b"), r"a\\b");
+    }
+}
+
+#[cfg(test)]
+mod gate_tests {
+    use super::{holds_a_gate_word, names_a_word};
+    use crate::detect::matcher::Boundary;
+
+    #[test]
+    fn a_pattern_opens_the_regexes_when_it_covers_a_ballot_or_finger_word() {
+        let gates = vec![
+            "pilih".to_string(),
+            "coblos".to_string(),
+            "jari".to_string(),
+        ];
+        let holds = |p: &str, b: Boundary| holds_a_gate_word(p, b, &gates);
+        assert!(holds("pilih", Boundary::Word));
+        assert!(
+            holds("jangan salah pilih", Boundary::Word),
+            "a word inside a phrase"
+        );
+        assert!(holds("salam dua jari", Boundary::Word));
+        assert!(
+            holds("salah cob", Boundary::Prefix),
+            "a prefix of a gate word"
+        );
+        assert!(
+            !holds("salah cob", Boundary::Word),
+            "a whole word that is only a prefix"
+        );
+        assert!(!holds("pilihan", Boundary::Word), "a longer word");
+        assert!(
+            !holds("pilihan", Boundary::Prefix),
+            "a prefix longer than the gate word"
+        );
+        assert!(!holds("dukung", Boundary::Word));
+    }
+
+    #[test]
+    fn a_regex_names_a_word_outside_its_escapes() {
+        let gates = vec!["jari".to_string()];
+        assert!(names_a_word(r"(?:jari|driji)\s+([1-4])", &gates));
+        assert!(!names_a_word(r"jarinya\s+([1-4])", &gates));
+        assert!(!names_a_word(r"salam\s+([1-4])", &gates));
     }
 }
