@@ -525,7 +525,7 @@ fn elongated(word: &[u8], head: u64) -> bool {
         return false;
     }
     if n > 8 {
-        return word[1..].windows(3).any(|w| w[0] == w[1] && w[1] == w[2]);
+        return has_run_of_three(&word[1..]);
     }
     // the bytes after the word are cleared so they cannot extend a run
     let x = head & (u64::MAX >> (64 - 8 * n));
@@ -997,15 +997,15 @@ impl Out {
         // a space is never copied (`space` gives it an empty span), so it cannot be read as one
         let copied = copied || (len == 1 && end == start + 1 && self.text[at] != b' ');
         self.cursor = if copied { start + len as u32 } else { end };
-        if let Some(last) = self.runs.last() {
-            let continues = if copied {
-                last.copied && last.start + (at as u32 - last.out) == start
-            } else {
-                !last.copied && (last.start, last.end) == (start, end)
-            };
-            if continues {
-                return;
-            }
+        let continues = if copied {
+            self.continues_copied_run(at, start)
+        } else {
+            self.runs
+                .last()
+                .is_some_and(|last| !last.copied && (last.start, last.end) == (start, end))
+        };
+        if continues {
+            return;
         }
         self.runs.push(SpanRun {
             out: at as u32,
@@ -1013,6 +1013,15 @@ impl Out {
             end,
             copied,
         });
+    }
+
+    /// Whether output byte `at`, read as coming from original `start`, is where the last run,
+    /// a copied one, already places it.
+    #[inline]
+    fn continues_copied_run(&self, at: usize, start: u32) -> bool {
+        self.runs
+            .last()
+            .is_some_and(|last| last.copied && last.start + (at as u32 - last.out) == start)
     }
 
     #[inline]
@@ -1091,13 +1100,10 @@ impl Out {
         if self.text.last().is_some_and(|&b| b != b' ') {
             let at = self.text.len();
             self.text.push(b' ');
-            if let Some(last) = self.runs.last() {
-                if last.copied && last.start + (at as u32 - last.out) == self.cursor {
-                    return;
-                }
+            if !self.continues_copied_run(at, self.cursor) {
+                let cursor = self.cursor;
+                self.span(at, 1, cursor, cursor, false);
             }
-            let cursor = self.cursor;
-            self.span(at, 1, cursor, cursor, false);
         }
     }
 
