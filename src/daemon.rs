@@ -219,11 +219,7 @@ impl Daemon {
     /// for the daemon's own scans takes a request from its host's shared budget. Answers what
     /// the scan starts from (read in the same trip to the blocking pool), or the time to look
     /// again when the scan is not this replica's to do now.
-    async fn claim(
-        &self,
-        id: AccountId,
-        turn: Turn,
-    ) -> Result<Result<ScanStart, Timestamp>, DaemonError> {
+    async fn claim(&self, id: AccountId, turn: Turn) -> Result<Claim, DaemonError> {
         let now = Timestamp::now();
         let (host, budget) = if turn != Turn::Scheduled {
             (None, None)
@@ -241,16 +237,18 @@ impl Daemon {
             if let (Some(host), Some(budget)) = (&host, budget) {
                 if !store.take_host_token(host, budget, now)? {
                     let wait = Duration::from_secs_f64(60.0 / budget.max(1.0));
-                    return Ok(Err(now + wait));
+                    return Ok(Claim::Later(now + wait));
                 }
             }
             match store.claim_scan(id, &replica, now, now, lease, turn == Turn::Forced)? {
-                ScanClaim::Claimed => Ok(Ok(ScanStart {
+                ScanClaim::Claimed => Ok(Claim::Start(Box::new(ScanStart {
                     account: store.account(id)?,
                     watched: store.watched_account(id)?,
                     state: store.scan_state(id)?,
-                })),
-                ScanClaim::NotDue { due_at: at } | ScanClaim::Leased { until: at } => Ok(Err(at)),
+                }))),
+                ScanClaim::NotDue { due_at: at } | ScanClaim::Leased { until: at } => {
+                    Ok(Claim::Later(at))
+                }
             }
         })
         .await
@@ -264,8 +262,8 @@ impl Daemon {
             watched,
             state: stored_state,
         } = match self.claim(id, turn).await? {
-            Ok(start) => start,
-            Err(again_at) => {
+            Claim::Start(start) => *start,
+            Claim::Later(again_at) => {
                 tracing::debug!(account = %id, %again_at, "Another replica has this scan.");
                 self.scheduler().postpone(id, again_at);
                 return Ok(Summary::default());
@@ -554,6 +552,12 @@ enum Turn {
     /// An operator asked for it (`scan --once --account`, `--all`): claimed even from another
     /// replica.
     Forced,
+}
+
+/// Whether this replica scans the account now, or when to look again.
+enum Claim {
+    Start(Box<ScanStart>),
+    Later(Timestamp),
 }
 
 /// What a claimed scan starts from: the account (registered or watched) and its stored state.
