@@ -196,7 +196,8 @@ impl Pipeline {
         }
         let employee_id = account.employee_id.clone();
         let id = account.id;
-        let snapshots = self.takes_snapshots(&account);
+        let plan = self.snapshot_plan(&account);
+        let snapshots = plan.is_some();
         // one trip to the blocking pool for both reads
         let (employee, previous_snapshot) = self
             .blocking(move |store| {
@@ -233,9 +234,9 @@ impl Pipeline {
         }
         // the snapshot, when due, is stored in the same transaction as the page: one flush
         // per scanned account instead of two
-        let snapshot = match previous_snapshot {
-            Some(previous) => {
-                self.snapshot_if_due(&account, &employee, previous, now)
+        let snapshot = match plan.zip(previous_snapshot) {
+            Some((plan, previous)) => {
+                self.snapshot_if_due(&account, &employee, plan, previous, now)
                     .await?
             }
             None => None,
@@ -254,15 +255,16 @@ impl Pipeline {
         .await
     }
 
-    /// Whether the account's following list and profile are snapshotted at all: snapshots are
-    /// on, the platform has them, and the account is resolved.
-    fn takes_snapshots(&self, account: &Account) -> bool {
-        self.snapshot_interval.is_some()
-            && account.platform_id.is_some()
-            && matches!(
-                account.platform,
-                Platform::Mastodon | Platform::Bluesky | Platform::X
-            )
+    /// The snapshot interval and the account's platform id, when its following list and
+    /// profile are snapshotted at all: snapshots are on, the platform has them, and the
+    /// account is resolved.
+    fn snapshot_plan(&self, account: &Account) -> Option<(std::time::Duration, String)> {
+        let supported = matches!(
+            account.platform,
+            Platform::Mastodon | Platform::Bluesky | Platform::X
+        );
+        let interval = self.snapshot_interval.filter(|_| supported)?;
+        Some((interval, account.platform_id.clone()?))
     }
 
     /// Takes the account's snapshot (following list and profile) when it is due and returns
@@ -275,14 +277,10 @@ impl Pipeline {
         &self,
         account: &Account,
         employee: &Employee,
+        (interval, platform_id): (std::time::Duration, String),
         previous: crate::model::SnapshotState,
         now: Timestamp,
     ) -> Result<Option<SnapshotWrite>, PipelineError> {
-        let (Some(interval), Some(platform_id)) =
-            (self.snapshot_interval, account.platform_id.clone())
-        else {
-            return Ok(None);
-        };
         let id = account.id;
         if previous.next_due_at.is_some_and(|due| due > now) {
             return Ok(None);
