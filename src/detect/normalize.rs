@@ -127,16 +127,20 @@ impl SlangMap {
     /// the rest pay for a call and the hash lookup.
     #[inline]
     fn get_bytes(&self, word: &[u8]) -> Option<&str> {
-        if word.is_empty() || word.len() > self.max_len || self.lengths.is_empty() {
-            return None;
-        }
-        let length = 1 << word.len().min(63);
-        if self.lengths[pair_index(word)] & length == 0
-            || self.tails[tail_index(word)] & length == 0
-        {
+        if !self.may_hold(word) {
             return None;
         }
         self.lookup(word)
+    }
+
+    /// Whether `word` may be a key: the filters of [`SlangMap::get_bytes`] alone.
+    #[inline]
+    fn may_hold(&self, word: &[u8]) -> bool {
+        if word.is_empty() || word.len() > self.max_len || self.lengths.is_empty() {
+            return false;
+        }
+        let length = 1 << word.len().min(63);
+        self.lengths[pair_index(word)] & length != 0 && self.tails[tail_index(word)] & length != 0
     }
 
     #[inline(never)]
@@ -339,32 +343,13 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
     while i < n {
         let b = bytes[i];
         if is_word_byte(b) {
-            // eight bytes at a time: find the word's end, learn whether it is letters only,
-            // and write its lowercase copy (cut back to the word's length below)
             let at = out.text.len();
-            let mut j = i;
-            let mut letters_only = true;
-            let mut head = None;
-            loop {
-                let x = swar::load_padded(bytes, j);
-                let (word_bytes, letters) = swar::word_and_letter_bytes(x);
-                let len = swar::leading_run(word_bytes);
-                let inside = TOP_BITS_BELOW[len];
-                letters_only &= (word_bytes ^ letters) & inside == 0;
-                // a letter's top bit, moved to bit 5, lowercases it
-                let lower = x | (letters >> 2);
-                head.get_or_insert(lower);
-                out.text.extend_from_slice(&lower.to_le_bytes());
-                j += len;
-                if len < 8 {
-                    break;
-                }
-            }
-            out.text.truncate(at + (j - i));
-            let continues = j < n
-                && (bytes[j] == b'<' || bytes[j] >= 0x80)
-                && starts_word(bytes, skip_transparent(text, j));
-            if continues {
+            let Scanned {
+                end: mut j,
+                letters_only,
+                head,
+            } = scan_word(bytes, i, &mut out.text);
+            if continues_across(text, j) {
                 out.text.truncate(at);
                 units.clear();
                 i = word_units(text, i, &mut units);
@@ -375,13 +360,14 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
             run.word(j - i == 1 && letters_only)?;
             // elongation (three equal letters, not at the start: `PPP` is an acronym) needs
             // the word routine
-            let plain = letters_only && !elongated(&out.text[at..], head.unwrap_or(0));
+            let plain = letters_only && !elongated(&out.text[at..], head);
             if plain {
                 if let Some(exp) = slang.get_bytes(&out.text[at..]) {
                     out.text.truncate(at);
                     out.push_str(exp, i as u32, j as u32);
                 } else {
                     out.copied_spans(at, i as u32, j as u32);
+                    j = copy_plain_words(bytes, j, slang, &mut out, &mut run)?;
                 }
                 // most words end at one space, taken here rather than on another turn
                 if bytes.get(j) == Some(&b' ') {
@@ -502,6 +488,114 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
     } else {
         Some(out.finish())
     }
+}
+
+/// A word read by [`scan_word`].
+struct Scanned {
+    /// The offset after the word.
+    end: usize,
+    letters_only: bool,
+    /// The word's first eight bytes, lowercased, as a `u64` (bytes after the word included).
+    head: u64,
+}
+
+/// Reads the run of ASCII word bytes starting at `start` eight bytes at a time, learning
+/// whether it is letters only, and appends its lowercase copy to `text`.
+#[inline(always)]
+fn scan_word(bytes: &[u8], start: usize, text: &mut Vec<u8>) -> Scanned {
+    let at = text.len();
+    let mut end = start;
+    let mut letters_only = true;
+    let mut head = None;
+    loop {
+        let x = swar::load_padded(bytes, end);
+        let (word_bytes, letters) = swar::word_and_letter_bytes(x);
+        let len = swar::leading_run(word_bytes);
+        let inside = TOP_BITS_BELOW[len];
+        letters_only &= (word_bytes ^ letters) & inside == 0;
+        // a letter's top bit, moved to bit 5, lowercases it
+        let lower = x | (letters >> 2);
+        head.get_or_insert(lower);
+        // whole chunks are written and the excess cut below
+        text.extend_from_slice(&lower.to_le_bytes());
+        end += len;
+        if len < 8 {
+            break;
+        }
+    }
+    text.truncate(at + (end - start));
+    Scanned {
+        end,
+        letters_only,
+        head: head.unwrap_or(0),
+    }
+}
+
+/// Whether the word ending at `end` goes on after an inline tag or a zero-width char (which
+/// normalisation drops), so that it must be read as units.
+#[inline(always)]
+fn continues_across(text: &str, end: usize) -> bool {
+    let bytes = text.as_bytes();
+    end < bytes.len()
+        && (bytes[end] == b'<' || bytes[end] >= 0x80)
+        && starts_word(bytes, skip_transparent(text, end))
+}
+
+/// After a plain word copied at the end of the output (its run ending at original offset
+/// `end`), copies the plain words that follow it, each after one space, for as long as
+/// there are such: most prose is exactly that. Each is written as the main loop would write
+/// it (a space, then the word lowercased, both continuing the same copied run, so no span is
+/// recorded), in a loop that does nothing else. At the first word that needs more (digits,
+/// elongation, a slang key, a tag or non-ASCII char after it, another separator), the output
+/// is left as it was before that word's space, and the offset of the space is returned for
+/// the main loop to read on; `None` when the words make a run of three single letters.
+fn copy_plain_words(
+    bytes: &[u8],
+    mut end: usize,
+    slang: &SlangMap,
+    out: &mut Out,
+    run: &mut LetterRun,
+) -> Option<usize> {
+    while bytes.get(end) == Some(&b' ') && bytes.get(end + 1).is_some_and(u8::is_ascii_alphabetic) {
+        let before = out.text.len();
+        out.text.push(b' ');
+        // letters eight at a time, written lowercased (whole chunks, the excess cut below)
+        let start = end + 1;
+        let mut stop = start;
+        let mut head = 0;
+        loop {
+            let x = swar::load_padded(bytes, stop);
+            let letters = swar::letter_bytes(x);
+            let len = swar::leading_run(letters);
+            let lower = x | (letters >> 2);
+            if stop == start {
+                head = lower;
+            }
+            out.text.extend_from_slice(&lower.to_le_bytes());
+            stop += len;
+            if len < 8 {
+                break;
+            }
+        }
+        out.text.truncate(before + 1 + (stop - start));
+        // a digit or `_` would make it a longer word; a tag or non-ASCII char might continue it
+        let after = bytes.get(stop).copied().unwrap_or(b' ');
+        let word = &out.text[before + 1..];
+        if is_word_byte(after)
+            || after == b'<'
+            || after >= 0x80
+            || elongated(word, head)
+            || (slang.may_hold(word) && slang.lookup(word).is_some())
+        {
+            out.text.truncate(before);
+            break;
+        }
+        run.space();
+        run.word(stop - start == 1)?;
+        end = stop;
+    }
+    out.cursor = end as u32;
+    Some(end)
 }
 
 /// The top bits of the lowest `n` bytes of a `u64`, for `n` from 0 to 8.
@@ -1581,6 +1675,37 @@ mod tests {
                 "{text} is for the general path"
             );
         }
+    }
+
+    /// Runs of plain words are copied by `copy_plain_words`, which hands every word that
+    /// needs more back to the main loop: each way a run can end must give what the general
+    /// path gives, spans included, and the run must pick up again after it.
+    #[test]
+    fn plain_word_runs_end_where_the_main_loop_must_take_over() {
+        let s = slang();
+        for (text, expected) in [
+            ("Kami Dukung Kota", "kami dukung kota"),
+            ("kami yg lain jgn", "kami yang lain jangan"),
+            ("suara ibu2 kami", "suara ibu kami"),
+            ("kota 2024 desa x_y hari", "kota 2024 desa x_y hari"),
+            ("mantap bangettt sekali", "mantap banget sekali"),
+            ("PPPK kami", "pppk kami"),
+            ("kata<b>lanjut</b> lagi", "katalanjut lagi"),
+            ("kata café lagi", "kata cafe lagi"),
+            ("kata  dua   spasi", "kata dua spasi"),
+            ("kata, lalu. akhir", "kata, lalu. akhir"),
+            ("a b kata c d", "a b kata c d"),
+            ("paslon yg kami", "pasangan calon yang kami"),
+            ("akhir ", "akhir"),
+        ] {
+            let fast = normalize_fast(text, &s).expect("fast path");
+            assert_eq!(fast.text, expected, "{text}");
+            assert_eq!(fast, normalize_general(text, &s), "{text}");
+        }
+        assert!(
+            normalize_fast("kata a b c lagi", &s).is_none(),
+            "three spaced letters inside a run still go to the general path"
+        );
     }
 
     #[test]

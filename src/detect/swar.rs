@@ -56,6 +56,13 @@ pub fn word_and_letter_bytes(x: u64) -> (u64, u64) {
     (letters | others, letters)
 }
 
+/// ASCII letters of any case.
+#[inline]
+pub fn letter_bytes(x: u64) -> u64 {
+    // setting bit 5 lowercases letters and sends no other byte into `a-z`
+    within(x | TOP | every(0x20), b'a', b'z') & !x
+}
+
 /// Zero bytes of `x`, exactly (no false positives from borrows).
 #[inline]
 pub fn zero_bytes(x: u64) -> u64 {
@@ -95,6 +102,7 @@ mod tests {
             let (any_case, letters) = word_and_letter_bytes(x);
             assert_eq!(any_case & bit != 0, word, "word byte {b:#x} lane {lane}");
             assert_eq!(letters & bit != 0, b.is_ascii_alphabetic(), "letter {b:#x}");
+            assert_eq!(letter_bytes(x), letters, "letters alone {b:#x}");
             let lower = b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_';
             assert_eq!(lower_word_bytes(x) & bit != 0, lower, "lower word {b:#x}");
             assert_eq!(zero_bytes(x) & bit != 0, b == 0, "zero {b:#x}");
