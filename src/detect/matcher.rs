@@ -180,27 +180,42 @@ impl WordFilter {
         (hash >> self.shift) as usize
     }
 
-    /// Whether a key may start just before `hay[word.0..word.1]` (a maximal run of word bytes, hashed to
-    /// `hash`), followed `gap` spaces later by a word hashed to `next` (if any).
+    /// Whether a key may start just before `word`, followed `gap` spaces later by a word
+    /// hashed to `next` (if any).
     #[inline(always)]
-    fn passes(
-        &self,
-        hay: &[u8],
-        word: (usize, usize),
-        hash: u64,
-        next: Option<(usize, u64)>,
-    ) -> bool {
-        get(&self.single, self.slot(hash))
-            || next
-                .is_some_and(|(gap, next)| get(&self.pair, self.slot(pair_hash(hash, gap, next))))
+    fn passes(&self, hay: &[u8], word: &Word, next: Option<(usize, u64)>) -> bool {
+        get(&self.single, self.slot(word.hash))
+            || next.is_some_and(|(gap, next)| {
+                get(&self.pair, self.slot(pair_hash(word.hash, gap, next)))
+            })
             // a word as long as a prefix key's is in `single` already
             || (self.prefix_probe != 0
-                && word.1 - word.0 > self.prefix_probe
-                && get(
-                    &self.prefix,
-                    self.slot(word_hash_at(hay, word.0, word.0 + self.prefix_probe)),
-                ))
+                && word.end - word.start > self.prefix_probe
+                && get(&self.prefix, self.slot(self.prefix_hash(hay, word))))
     }
+
+    /// The hash of the word's first `prefix_probe` bytes: from the bytes already loaded when
+    /// the probe is no longer than them, as it is with the shipped lists (`ajak*`).
+    #[inline(always)]
+    fn prefix_hash(&self, hay: &[u8], word: &Word) -> u64 {
+        if self.prefix_probe <= 8 {
+            head_hash(word.head, self.prefix_probe)
+        } else {
+            word_hash_at(hay, word.start, word.start + self.prefix_probe)
+        }
+    }
+}
+
+/// A word of the folded haystack, judged once the word after it is known.
+#[derive(Clone, Copy)]
+struct Word {
+    start: usize,
+    end: usize,
+    hash: u64,
+    /// Its first eight bytes (and what follows when it is shorter).
+    head: u64,
+    /// How many words come before it.
+    index: u32,
 }
 
 fn word_len(bytes: &[u8]) -> usize {
@@ -222,11 +237,23 @@ fn set(bits: &mut [u64], slot: usize) {
 /// padded); bytes past `end` are masked off and do not count.
 #[inline]
 fn word_hash_at(buf: &[u8], start: usize, end: usize) -> u64 {
+    word_hash_with_head(buf, swar::load8(buf, start), start, end)
+}
+
+/// [`word_hash_at`] given the eight bytes from `start`, which the caller also needs.
+#[inline]
+fn word_hash_with_head(buf: &[u8], head: u64, start: usize, end: usize) -> u64 {
     // without branches: word lengths vary too much to predict
     let n = end - start;
-    let head = swar::load8(buf, start) & (u64::MAX >> (64 - 8 * n.min(8)));
+    let head = head & (u64::MAX >> (64 - 8 * n.min(8)));
     let tail = swar::load8(buf, end.saturating_sub(8)) & 0u64.wrapping_sub((n > 8) as u64);
     mix(head ^ tail.rotate_left(29) ^ (n as u64).wrapping_mul(0x9e37_79b9))
+}
+
+/// [`word_hash_at`] of a word's first `n` bytes, `n` from 1 to 8, from its first eight.
+#[inline]
+fn head_hash(head: u64, n: usize) -> u64 {
+    mix((head & (u64::MAX >> (64 - 8 * n))) ^ (n as u64).wrapping_mul(0x9e37_79b9))
 }
 
 /// [`word_hash_at`] of a whole slice, for building the filter.
@@ -394,8 +421,8 @@ impl Matcher {
         let search = &hay[..text_end];
         // keys before `resume` overlap a match already reported
         let mut resume = 0;
-        // a word is judged once the next one is known: (start, end, hash, words before it)
-        let mut pending: Option<(usize, usize, u64, u32)> = None;
+        // a word is judged once the next one is known
+        let mut pending: Option<Word> = None;
         let mut word_start = 0;
         let mut words_seen = 0;
         // whether the byte before the current block is a word byte
@@ -414,22 +441,30 @@ impl Matcher {
                     word_start = at;
                     continue;
                 }
-                let hash = word_hash_at(hay, word_start, at);
-                if let Some((s, e, h, index)) = pending {
+                let head = swar::load8(hay, word_start);
+                let word = Word {
+                    start: word_start,
+                    end: at,
+                    hash: word_hash_with_head(hay, head, word_start, at),
+                    head,
+                    index: words_seen,
+                };
+                if let Some(last) = pending {
                     if self
                         .filter
-                        .passes(hay, (s, e), h, Some((word_start - e, hash)))
+                        .passes(hay, &last, Some((word.start - last.end, word.hash)))
                     {
-                        resume = self.match_before(search, orig, (s, index), resume, out);
+                        resume =
+                            self.match_before(search, orig, (last.start, last.index), resume, out);
                     }
                 }
-                pending = Some((word_start, at, hash, words_seen));
+                pending = Some(word);
                 words_seen += 1;
             }
         }
-        if let Some((s, e, h, index)) = pending {
-            if self.filter.passes(hay, (s, e), h, None) {
-                self.match_before(search, orig, (s, index), resume, out);
+        if let Some(last) = pending {
+            if self.filter.passes(hay, &last, None) {
+                self.match_before(search, orig, (last.start, last.index), resume, out);
             }
         }
     }
@@ -566,6 +601,21 @@ mod tests {
                 (5, "amin")
             ]
         );
+    }
+
+    /// The filter probes a prefix key by its first word's first bytes, taken from the word's
+    /// first eight bytes when the shortest such word fits in them, and hashed from the text
+    /// when it does not: both must let the key's longer words through.
+    #[test]
+    fn prefix_keys_match_longer_words_whatever_their_length() {
+        for (prefix, word) in [("ajak", "ajakan"), ("menangkan", "menangkanlah")] {
+            let m = Matcher::new([(prefix, Boundary::Prefix), ("lain", Boundary::Word)]).unwrap();
+            let text = format!("ayo {word} sekarang");
+            let hits = m.find(&text);
+            assert_eq!(hits.len(), 1, "{prefix}* in {text}");
+            assert_eq!(&text[hits[0].start as usize..hits[0].end as usize], prefix);
+            assert!(m.find("ayo menang").is_empty());
+        }
     }
 
     #[test]
