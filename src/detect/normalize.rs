@@ -556,14 +556,15 @@ fn copy_plain_words(
     out: &mut Out,
     run: &mut LetterRun,
 ) -> Option<usize> {
-    while bytes.get(end) == Some(&b' ') && bytes.get(end + 1).is_some_and(u8::is_ascii_alphabetic) {
+    let mut space_next = bytes.get(end) == Some(&b' ');
+    while space_next {
         let before = out.text.len();
         out.text.push(b' ');
         // letters eight at a time, written lowercased (whole chunks, the excess cut below)
         let start = end + 1;
         let mut stop = start;
         let mut head = 0;
-        loop {
+        let after = loop {
             let x = swar::load_padded(bytes, stop);
             let letters = swar::letter_bytes(x);
             let len = swar::leading_run(letters);
@@ -574,16 +575,14 @@ fn copy_plain_words(
             out.text.extend_from_slice(&lower.to_le_bytes());
             stop += len;
             if len < 8 {
-                break;
+                // the byte after the word (0 past the end of the text)
+                break (x >> (8 * len)) as u8;
             }
-        }
+        };
         out.text.truncate(before + 1 + (stop - start));
-        // a digit or `_` would make it a longer word; a tag or non-ASCII char might continue it
-        let after = bytes.get(stop).copied().unwrap_or(b' ');
         let word = &out.text[before + 1..];
-        if is_word_byte(after)
-            || after == b'<'
-            || after >= 0x80
+        if stop == start
+            || !ENDS_PLAIN_WORD[after as usize]
             || elongated(word, head)
             || (slang.may_hold(word) && slang.lookup(word).is_some())
         {
@@ -593,10 +592,24 @@ fn copy_plain_words(
         run.space();
         run.word(stop - start == 1)?;
         end = stop;
+        space_next = after == b' ';
     }
     out.cursor = end as u32;
     Some(end)
 }
+
+/// Bytes after which a word of letters is whole and plain, as far as that byte tells: not
+/// a digit or `_` (which would make it a longer word), nor `<` or a non-ASCII byte (a tag or
+/// a zero-width char that it might continue across).
+static ENDS_PLAIN_WORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x80 {
+        t[b] = !(b as u8).is_ascii_alphanumeric() && b != b'_' as usize && b != b'<' as usize;
+        b += 1;
+    }
+    t
+};
 
 /// The top bits of the lowest `n` bytes of a `u64`, for `n` from 0 to 8.
 const TOP_BITS_BELOW: [u64; 9] = {
