@@ -297,7 +297,7 @@ pub fn normalize_general(text: &str, slang: &SlangMap) -> Normalized {
     join_leftover_letters(out, slang)
 }
 
-fn is_ascii_sep(b: u8) -> bool {
+const fn is_ascii_sep(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | b'-' | b'>')
 }
 
@@ -367,7 +367,9 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
                     out.push_str(exp, i as u32, j as u32);
                 } else {
                     out.copied_spans(at, i as u32, j as u32);
-                    j = copy_plain_words(bytes, j, slang, &mut out, &mut run)?;
+                    // what follows is taken there for as long as it is as plain
+                    i = copy_plain_words(bytes, j, slang, &mut out, &mut run)?;
+                    continue;
                 }
                 // most words end at one space, taken here rather than on another turn
                 if bytes.get(j) == Some(&b' ') {
@@ -542,13 +544,16 @@ fn continues_across(text: &str, end: usize) -> bool {
 }
 
 /// After a plain word copied at the end of the output (its run ending at original offset
-/// `end`), copies the plain words that follow it, each after one space, for as long as
-/// there are such: most prose is exactly that. Each is written as the main loop would write
-/// it (a space, then the word lowercased, both continuing the same copied run, so no span is
-/// recorded), in a loop that does nothing else. At the first word that needs more (digits,
-/// elongation, a slang key, a tag or non-ASCII char after it, another separator), the output
-/// is left as it was before that word's space, and the offset of the space is returned for
-/// the main loop to read on; `None` when the words make a run of three single letters.
+/// `end`), copies what follows for as long as it is plain words and the gaps between them:
+/// most prose is exactly that. A gap is punctuation and single separators; it is copied as
+/// the main loop would copy it (punctuation as it is, a separator as a space), and every
+/// byte continues the same copied run, so no span is recorded. A word must be letters only,
+/// not elongated, not a slang key and end before a byte that cannot continue it.
+///
+/// Stops at the first thing the main loop must read (a tag, `#`, `&`, a non-ASCII char, a
+/// second separator in a row, a word that needs more) and returns its offset, with the
+/// output, the cursor and `run` as the main loop would have left them there; `None` when the
+/// words make a run of three single letters, which the general path joins.
 fn copy_plain_words(
     bytes: &[u8],
     mut end: usize,
@@ -556,15 +561,27 @@ fn copy_plain_words(
     out: &mut Out,
     run: &mut LetterRun,
 ) -> Option<usize> {
-    let mut space_next = bytes.get(end) == Some(&b' ');
-    while space_next {
+    let mut after = bytes.get(end).copied().unwrap_or(0);
+    loop {
+        // most gaps are one space before a letter; the rest are read byte by byte
+        let start = if after == b' ' && bytes.get(end + 1).is_some_and(u8::is_ascii_alphabetic) {
+            out.text.push(b' ');
+            run.space();
+            end + 1
+        } else {
+            let (next, cursor) = copy_gap(bytes, end, out, run);
+            out.cursor = cursor as u32;
+            if !bytes.get(next).is_some_and(u8::is_ascii_alphabetic) {
+                return Some(next);
+            }
+            next
+        };
+        // the word: letters eight at a time, written lowercased (whole chunks, the excess
+        // cut below)
         let before = out.text.len();
-        out.text.push(b' ');
-        // letters eight at a time, written lowercased (whole chunks, the excess cut below)
-        let start = end + 1;
         let mut stop = start;
         let mut head = 0;
-        let after = loop {
+        after = loop {
             let x = swar::load_padded(bytes, stop);
             let letters = swar::letter_bytes(x);
             let len = swar::leading_run(letters);
@@ -579,24 +596,75 @@ fn copy_plain_words(
                 break (x >> (8 * len)) as u8;
             }
         };
-        out.text.truncate(before + 1 + (stop - start));
-        let word = &out.text[before + 1..];
-        if stop == start
-            || !ENDS_PLAIN_WORD[after as usize]
+        out.text.truncate(before + (stop - start));
+        let word = &out.text[before..];
+        if !ENDS_PLAIN_WORD[after as usize]
             || elongated(word, head)
             || (slang.may_hold(word) && slang.lookup(word).is_some())
         {
             out.text.truncate(before);
-            break;
+            return Some(start);
         }
-        run.space();
         run.word(stop - start == 1)?;
         end = stop;
-        space_next = after == b' ';
+        out.cursor = end as u32;
     }
-    out.cursor = end as u32;
-    Some(end)
 }
+
+/// Copies the gap from `at` (after a word) as the main loop would: punctuation as it is, a
+/// separator as a space unless it follows another. Returns where it stopped and where the
+/// main loop's cursor would be (after the last punctuation: a space does not move it).
+fn copy_gap(bytes: &[u8], mut at: usize, out: &mut Out, run: &mut LetterRun) -> (usize, usize) {
+    let mut cursor = at;
+    let mut separator_last = false;
+    while let Some(&b) = bytes.get(at) {
+        match GAP_BYTE[b as usize] {
+            GapByte::Punctuation => {
+                out.text.push(b);
+                run.other();
+                cursor = at + 1;
+                separator_last = false;
+            }
+            GapByte::Separator if !separator_last => {
+                out.text.push(b' ');
+                run.space();
+                separator_last = true;
+            }
+            _ => break,
+        }
+        at += 1;
+    }
+    (at, cursor)
+}
+
+/// How [`copy_plain_words`] reads a byte between words.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum GapByte {
+    /// Pushed as itself by the main loop (ASCII other than word bytes, separators, `<`,
+    /// `&` and `#`).
+    Punctuation,
+    /// Read as a space.
+    Separator,
+    /// Anything else: a word byte, or what the main loop reads in its own way.
+    Other,
+}
+
+static GAP_BYTE: [GapByte; 256] = {
+    let mut t = [GapByte::Other; 256];
+    let mut b = 0;
+    while b < 0x80 {
+        let byte = b as u8;
+        t[b] = if is_ascii_sep(byte) {
+            GapByte::Separator
+        } else if is_word_byte(byte) || matches!(byte, b'<' | b'&' | b'#') {
+            GapByte::Other
+        } else {
+            GapByte::Punctuation
+        };
+        b += 1;
+    }
+    t
+};
 
 /// Bytes after which a word of letters is whole and plain, as far as that byte tells: not
 /// a digit or `_` (which would make it a longer word), nor `<` or a non-ASCII byte (a tag or
@@ -605,7 +673,7 @@ static ENDS_PLAIN_WORD: [bool; 256] = {
     let mut t = [false; 256];
     let mut b = 0;
     while b < 0x80 {
-        t[b] = !(b as u8).is_ascii_alphanumeric() && b != b'_' as usize && b != b'<' as usize;
+        t[b] = !is_word_byte(b as u8) && b != b'<' as usize;
         b += 1;
     }
     t
@@ -643,7 +711,7 @@ fn elongated(word: &[u8], head: u64) -> bool {
 
 /// ASCII letter and digit bytes and `_`: what words are made of.
 #[inline]
-fn is_word_byte(b: u8) -> bool {
+const fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
@@ -1707,6 +1775,13 @@ mod tests {
             ("kata café lagi", "kata cafe lagi"),
             ("kata  dua   spasi", "kata dua spasi"),
             ("kata, lalu. akhir", "kata, lalu. akhir"),
+            (
+                "kata (lagi) - akhir\nbaris!! ok?",
+                "kata (lagi) akhir baris!! ok?",
+            ),
+            ("ibu-ibu kita.lagi \n\n baru", "ibu ibu kita.lagi baru"),
+            // the space after `.`, read by the main loop, takes its span from the cursor
+            ("kata x.< p>", "kata x. p"),
             ("a b kata c d", "a b kata c d"),
             ("paslon yg kami", "pasangan calon yang kami"),
             ("akhir ", "akhir"),
