@@ -19,7 +19,8 @@
 //!
 //! Almost all text takes a fast path: one pass over the bytes, plain words copied lowercased
 //! with identity spans, HTML tags, common entities, emoji and Latin letters with diacritics
-//! read in place. Only rare text (keycaps, spaced-out letters, entities decoding to letters,
+//! read in place. Runs of plain prose (words of letters with punctuation and single spaces
+//! between them) are copied by a loop of their own that records no span per word. Only rare text (keycaps, spaced-out letters, entities decoding to letters,
 //! chars outside a fixed table) goes through the general, per-char path. Property tests check
 //! that both agree byte for byte, spans included.
 //!
@@ -373,7 +374,8 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
                     i = copy_plain_words(bytes, j, slang, &mut out, &mut run)?;
                     continue;
                 }
-                // most words end at one space, taken here rather than on another turn
+                // a slang word too mostly ends at one space, taken here rather than on
+                // another turn
                 if bytes.get(j) == Some(&b' ') {
                     out.space();
                     run.space();
