@@ -9,7 +9,7 @@ use std::path::Path;
 use jiff::civil::Date;
 use regex::{Regex, RegexSet};
 
-use super::matcher::{Boundary, Matcher};
+use super::matcher::{is_word_byte, Boundary, Matcher};
 use super::normalize::{normalize, SlangMap, HAND_SIGN_TOKENS};
 use super::wordlists::{self, Level, Origin, Problem, RawWordlists, WordlistError};
 
@@ -522,7 +522,7 @@ impl Lexicon {
                     );
                     continue;
                 }
-                let one_word = n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                let one_word = n.bytes().all(is_word_byte);
                 if one_word && matches!(class, CueClass::Ballot | CueClass::Finger) {
                     pattern_gates.push(n.clone());
                 }
@@ -986,15 +986,18 @@ impl TermsBuilder {
 /// Whether the normalised matcher pattern `pattern` holds one of `gates` as a word, or, as a
 /// prefix pattern, ends in the start of one (`cob*` covers `coblos`).
 fn holds_a_gate_word(pattern: &str, boundary: Boundary, gates: &[String]) -> bool {
-    let words: Vec<&str> = pattern
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+    // words as the matcher reads them
+    let words: Vec<&[u8]> = pattern
+        .as_bytes()
+        .split(|&b| !is_word_byte(b))
         .filter(|w| !w.is_empty())
         .collect();
-    let last_is_prefix = |w: &&str| boundary == Boundary::Prefix && Some(w) == words.last();
+    let last_is_prefix = |w: &&[u8]| boundary == Boundary::Prefix && Some(w) == words.last();
     words.iter().any(|w| {
         gates
             .iter()
-            .any(|g| g == w || (last_is_prefix(w) && g.starts_with(*w)))
+            .map(|g| g.as_bytes())
+            .any(|g| g == *w || (last_is_prefix(w) && g.starts_with(w)))
     })
 }
 
