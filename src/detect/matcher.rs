@@ -431,15 +431,19 @@ impl Matcher {
             let words = word_bits(block);
             let before = (words << 1) | carry;
             carry = words >> 63;
-            // a bit where a byte differs from the one before it: a word starts or ends there
-            let mut edges = words ^ before;
-            while edges != 0 {
-                let bit = edges.trailing_zeros();
-                edges &= edges - 1;
-                let at = block_index * 64 + bit as usize;
-                if words & (1 << bit) != 0 {
-                    word_start = at;
-                    continue;
+            let base = block_index * 64;
+            // a word starts at a word byte after a space and ends at a space after a word
+            // byte; the loop visits ends only and finds each word's start as the last start
+            // bit below its end (or, for a word that began in an earlier block, the one kept)
+            let starts = words & !before;
+            let mut ends = before & !words;
+            while ends != 0 {
+                let bit = ends.trailing_zeros();
+                ends &= ends - 1;
+                let at = base + bit as usize;
+                let below = starts & ((1u64 << bit) - 1);
+                if below != 0 {
+                    word_start = base + 63 - below.leading_zeros() as usize;
                 }
                 let head = swar::load8(hay, word_start);
                 let word = Word {
@@ -460,6 +464,10 @@ impl Matcher {
                 }
                 pending = Some(word);
                 words_seen += 1;
+            }
+            // a word still open at the block's end began at the block's last start
+            if starts != 0 {
+                word_start = base + 63 - starts.leading_zeros() as usize;
             }
         }
         if let Some(last) = pending {
@@ -615,6 +623,23 @@ mod tests {
             assert_eq!(hits.len(), 1, "{prefix}* in {text}");
             assert_eq!(&text[hits[0].start as usize..hits[0].end as usize], prefix);
             assert!(m.find("ayo menang").is_empty());
+        }
+    }
+
+    /// Words are read 64 bytes at a time; a word that begins in one block and ends in the
+    /// next must keep its start, wherever the boundary falls in it.
+    #[test]
+    fn words_across_block_boundaries_match() {
+        let m = Matcher::new([("ganjar pranowo", Boundary::Word)]).unwrap();
+        for lead in 40..80 {
+            // a long word across the boundary before the phrase, or the phrase across it
+            for before in ["a".repeat(lead), "a ".repeat(lead / 2)] {
+                let text = format!("{before} ganjar pranowo x");
+                let hits = m.find(&text);
+                assert_eq!(hits.len(), 1, "{text}");
+                let found = &text[hits[0].start as usize..hits[0].end as usize];
+                assert_eq!(found, "ganjar pranowo");
+            }
         }
     }
 
