@@ -84,6 +84,43 @@ pub struct SlangMap {
     /// Whether some value has a one-letter word, which the fast path must then look at for
     /// spaced-letter runs in its output.
     loose_values: bool,
+    /// Keys of up to eight bytes (most of them), by [`short_key`], with linear probing; an
+    /// empty slot has key 0. A word that passes the filters is then found with one
+    /// multiplication and a load or two, where hashing it byte by byte and probing the map
+    /// cost about a hundred instructions.
+    short: Vec<(u64, Box<str>)>,
+    short_len: usize,
+}
+
+/// A word of one to eight bytes as a little-endian `u64`, zero-padded. Keys are letters, so
+/// no key has a zero byte and the padding tells the length.
+#[inline]
+fn short_key(word: &[u8]) -> u64 {
+    // two overlapping loads, ORed: a copy into a zeroed array became a call to `memcpy`
+    let n = word.len();
+    let (lo, hi, shift) = if n >= 4 {
+        let four = |at: usize| {
+            u64::from(u32::from_le_bytes([
+                word[at],
+                word[at + 1],
+                word[at + 2],
+                word[at + 3],
+            ]))
+        };
+        (four(0), four(n - 4), n - 4)
+    } else if n >= 2 {
+        let two = |at: usize| u64::from(u16::from_le_bytes([word[at], word[at + 1]]));
+        (two(0), two(n - 2), n - 2)
+    } else {
+        (u64::from(word[0]), 0, 0)
+    };
+    lo | hi << (8 * shift)
+}
+
+/// The slot of [`short_key`] `key` in a table of `1 << bits` slots.
+#[inline]
+fn short_slot(key: u64, bits: u32) -> usize {
+    (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize
 }
 
 impl SlangMap {
@@ -110,6 +147,9 @@ impl SlangMap {
             return false;
         }
         self.map.insert(from.as_bytes().into(), to.into());
+        if from.len() <= 8 {
+            self.insert_short(short_key(from.as_bytes()), to.into());
+        }
         self.max_len = self.max_len.max(from.len());
         self.loose_values |= to.split(' ').any(|w| w.len() == 1);
         if self.lengths.is_empty() {
@@ -149,7 +189,47 @@ impl SlangMap {
 
     #[inline(never)]
     fn lookup(&self, word: &[u8]) -> Option<&str> {
-        self.map.get(word).map(|v| &**v)
+        if word.len() > 8 {
+            return self.map.get(word).map(|v| &**v);
+        }
+        let key = short_key(word);
+        let bits = self.short.len().trailing_zeros();
+        let mut slot = short_slot(key, bits);
+        loop {
+            let (k, v) = &self.short[slot];
+            if *k == key {
+                return Some(v);
+            }
+            if *k == 0 {
+                return None;
+            }
+            slot = (slot + 1) & (self.short.len() - 1);
+        }
+    }
+
+    /// Adds a key of up to eight bytes to `short`, doubling the table when it would be more
+    /// than half full (and creating it on the first key), so a probe ends at an empty slot
+    /// within a few steps.
+    fn insert_short(&mut self, key: u64, value: Box<str>) {
+        if (self.short_len + 1) * 2 > self.short.len() {
+            let size = (self.short.len() * 2).max(64);
+            let old = std::mem::replace(&mut self.short, vec![(0, Box::from("")); size]);
+            self.short_len = 0;
+            for (k, v) in old {
+                if k != 0 {
+                    self.insert_short(k, v);
+                }
+            }
+        }
+        let bits = self.short.len().trailing_zeros();
+        let mut slot = short_slot(key, bits);
+        while self.short[slot].0 != 0 && self.short[slot].0 != key {
+            slot = (slot + 1) & (self.short.len() - 1);
+        }
+        if self.short[slot].0 == 0 {
+            self.short_len += 1;
+        }
+        self.short[slot] = (key, value);
     }
 
     pub fn len(&self) -> usize {
@@ -1641,6 +1721,41 @@ mod tests {
 
     fn norm(t: &str) -> String {
         normalize(t, &slang()).text
+    }
+
+    /// Keys of up to eight bytes live in their own table and longer ones in the map; both
+    /// must answer for every key of every length, and miss the words around them (a key's
+    /// prefixes and extensions, which share its bytes), through several doublings of the table.
+    #[test]
+    fn slang_keys_of_every_length_are_found_and_their_neighbours_are_not() {
+        let mut s = SlangMap::new();
+        let keys: Vec<String> = (0..300)
+            .map(|i: usize| {
+                let letter = |k: usize| char::from(b'a' + (k % 26) as u8);
+                (0..1 + i % 12).map(|k| letter(i / 12 + k * 7)).collect()
+            })
+            .filter(|k: &String| !has_run_of_three(k.as_bytes()))
+            .collect();
+        for k in &keys {
+            assert!(s.insert(k, "nilai"), "{k}");
+        }
+        for k in &keys {
+            assert_eq!(s.get(k), Some("nilai"), "{k}");
+            // the table itself, without the filters in front of it
+            let mut neighbours = vec![format!("{k}z"), k[..k.len() - 1].to_string()];
+            for at in 0..k.len() {
+                let mut other = k.clone().into_bytes();
+                other[at] = if other[at] == b'z' { b'y' } else { b'z' };
+                neighbours.push(String::from_utf8(other).unwrap());
+            }
+            for other in neighbours
+                .iter()
+                .filter(|o| !o.is_empty() && !keys.contains(o))
+            {
+                assert_eq!(s.lookup(other.as_bytes()), None, "{other}");
+            }
+        }
+        assert!(s.short.len() > 64, "the table grew");
     }
 
     #[test]
