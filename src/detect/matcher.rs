@@ -431,19 +431,15 @@ impl Matcher {
             let words = word_bits(block);
             let before = (words << 1) | carry;
             carry = words >> 63;
-            let base = block_index * 64;
-            // a word starts at a word byte after a space and ends at a space after a word
-            // byte; the loop visits ends only and finds each word's start as the last start
-            // bit below its end (or, for a word that began in an earlier block, the one kept)
-            let starts = words & !before;
-            let mut ends = before & !words;
-            while ends != 0 {
-                let bit = ends.trailing_zeros();
-                ends &= ends - 1;
-                let at = base + bit as usize;
-                let below = starts & ((1u64 << bit) - 1);
-                if below != 0 {
-                    word_start = base + 63 - below.leading_zeros() as usize;
+            // a bit where a byte differs from the one before it: a word starts or ends there
+            let mut edges = words ^ before;
+            while edges != 0 {
+                let bit = edges.trailing_zeros();
+                edges &= edges - 1;
+                let at = block_index * 64 + bit as usize;
+                if words & (1 << bit) != 0 {
+                    word_start = at;
+                    continue;
                 }
                 let head = swar::load8(hay, word_start);
                 let word = Word {
@@ -464,10 +460,6 @@ impl Matcher {
                 }
                 pending = Some(word);
                 words_seen += 1;
-            }
-            // a word still open at the block's end began at the block's last start
-            if starts != 0 {
-                word_start = base + 63 - starts.leading_zeros() as usize;
             }
         }
         if let Some(last) = pending {
