@@ -1,8 +1,9 @@
 //! A small driver for profiling detection on the benchmark corpus (criterion is too heavy to
 //! run under callgrind): `cargo run --release --example detect_corpus -- DATA MODE [POSTS]`,
 //! where DATA is the `data` directory of `shared/bench/peers.sh` and MODE is `detect`,
-//! `normalize`, `matcher500`, `matcher20000` or `paths` (how many posts the fast normaliser
-//! takes, checking each against the general path). Prints one checksum line and the time taken.
+//! `normalize`, `lexicon` (normalisation and the shipped word lists' matcher, without the
+//! regexes and rules), `matcher500`, `matcher20000` or `paths` (how many posts the fast
+//! normaliser takes, checking each against the general path). Prints one checksum line and the time taken.
 //! `dump FILE.jsonl` prints every finding (Debug) of every row of a labelled file such as
 //! `shared/eval/dev.jsonl`, or of every corpus post when FILE is `corpus`, one line per row:
 //! diff two builds' dumps to check that an optimisation changed nothing.
@@ -41,7 +42,7 @@ fn main() {
         return dump(&root, &mode);
     }
     match mode.as_str() {
-        "detect" | "normalize" => {
+        "detect" | "normalize" | "lexicon" => {
             #[derive(serde::Deserialize)]
             struct Post {
                 text: String,
@@ -65,6 +66,11 @@ fn main() {
             for a in &acts {
                 total += if mode == "detect" {
                     detect(a, &lex, &rules, &scope).len()
+                } else if mode == "lexicon" {
+                    let n = normalize(&a.text, &lex.slang);
+                    let mut hits = Vec::with_capacity(16);
+                    lex.matcher.find_into(&n.text, &mut hits);
+                    hits.len()
                 } else {
                     normalize(&a.text, &lex.slang).len()
                 };

@@ -213,7 +213,8 @@ pub struct Lexicon {
     pub entities: Vec<Entity>,
     pub regions: Vec<String>,
     pub slang: SlangMap,
-    pub(crate) matcher: Matcher,
+    /// Public so the profiling driver can time it alone.
+    pub matcher: Matcher,
     /// Per automaton pattern, what it stands for.
     pub(crate) terms: Vec<Vec<TermRef>>,
     /// Per automaton pattern, whether it holds a one-word ballot or finger cue (or, for a

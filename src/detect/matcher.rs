@@ -188,9 +188,12 @@ impl WordFilter {
             || next.is_some_and(|(gap, next)| {
                 get(&self.pair, self.slot(pair_hash(word.hash, gap, next)))
             })
-            // a word as long as a prefix key's is in `single` already
+            // A word as long as a prefix key's is in `single` already. With a probe of up to
+            // eight bytes, shorter words are probed too, from their first eight bytes: those
+            // then hold a space, which no key's first word has, so they can pass only by a
+            // collision, and the length test they skip went either way for two words in five.
             || (self.prefix_probe != 0
-                && word.end - word.start > self.prefix_probe
+                && (self.prefix_probe <= 8 || word.end - word.start > self.prefix_probe)
                 && get(&self.prefix, self.slot(self.prefix_hash(hay, word))))
     }
 
@@ -615,6 +618,10 @@ mod tests {
             assert_eq!(hits.len(), 1, "{prefix}* in {text}");
             assert_eq!(&text[hits[0].start as usize..hits[0].end as usize], prefix);
             assert!(m.find("ayo menang").is_empty());
+            // the word itself matches; its bytes split over two words do not
+            assert_eq!(m.find(&format!("ayo {prefix}")).len(), 1, "{prefix}");
+            let split = format!("{} {}", &prefix[..3], &prefix[3..]);
+            assert!(m.find(&split).is_empty(), "{split}");
         }
     }
 
