@@ -3,7 +3,8 @@
 //! where DATA is the `data` directory of `shared/bench/peers.sh` and MODE is `detect`,
 //! `normalize`, `lexicon` (normalisation and the shipped word lists' matcher, without the
 //! regexes and rules), `matcher500`, `matcher20000` or `paths` (how many posts the fast
-//! normaliser takes, checking each against the general path). Prints one checksum line and the time taken.
+//! normaliser takes, checking each against the general path). Prints one checksum line and
+//! the time taken.
 //! `dump FILE.jsonl` prints every finding (Debug) of every row of a labelled file such as
 //! `shared/eval/dev.jsonl`, or of every corpus post when FILE is `corpus`, one line per row:
 //! diff two builds' dumps to check that an optimisation changed nothing.

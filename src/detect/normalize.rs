@@ -37,8 +37,8 @@ use super::swar;
 /// Tokens the hand-sign emoji become; plain words so they survive re-normalisation unchanged.
 pub const HAND_SIGN_TOKENS: [&str; 4] = ["jarisatu", "jaridua", "jaritiga", "jariempat"];
 
-/// FNV-1a: slang keys are short ASCII words looked up once per word of every post, where
-/// SipHash's DoS resistance buys nothing (the keys come from our own word lists).
+/// FNV-1a: slang keys are short ASCII words from our own word lists, where SipHash's DoS
+/// resistance buys nothing. (Words of up to eight bytes are looked up in `SlangMap::short`.)
 #[derive(Clone, Copy)]
 struct Fnv(u64);
 
@@ -72,6 +72,7 @@ type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
 /// themselves); [`SlangMap::insert`] refuses anything else so normalisation stays idempotent.
 #[derive(Debug, Clone, Default)]
 pub struct SlangMap {
+    /// Every key. Lookups of keys longer than eight bytes use it; the rest use `short`.
     map: HashMap<Box<[u8]>, Box<str>, FnvBuild>,
     /// Longest key, so longer words skip the lookup.
     max_len: usize,
@@ -89,6 +90,7 @@ pub struct SlangMap {
     /// multiplication and a load or two, where hashing it byte by byte and probing the map
     /// cost about a hundred instructions.
     short: Vec<(u64, Box<str>)>,
+    /// Occupied slots of `short`.
     short_len: usize,
 }
 
@@ -191,6 +193,11 @@ impl SlangMap {
     fn lookup(&self, word: &[u8]) -> Option<&str> {
         if word.len() > 8 {
             return self.map.get(word).map(|v| &**v);
+        }
+        // every key of up to eight bytes is in `short`; the filters keep empty words out,
+        // but this is not the place to rely on them
+        if word.is_empty() || self.short.is_empty() {
+            return None;
         }
         let key = short_key(word);
         let bits = self.short.len().trailing_zeros();
