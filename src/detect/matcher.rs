@@ -18,7 +18,8 @@
 //! keys, of its first bytes), one of the first two words of longer keys. Both are needed
 //! because phrases begin with everyday words (`partai`, `kota`, `ini`): on the benchmark
 //! corpus a first-word filter alone lets through a quarter to half of all words, the pair
-//! filter 1–3 %. Most words cost one hash and two bit tests; a false pass costs an anchored
+//! filter 1–3 %. Most words cost one hash and two bit tests (three when some keys are prefix
+//! keys, which have a set of their own for their first bytes); a false pass costs an anchored
 //! search that dies within a few bytes. Words are found 64 bytes at a time, as the edges of a
 //! bit mask of the word bytes.
 //!
