@@ -208,19 +208,18 @@ impl SlangMap {
         if word.is_empty() || self.short.is_empty() {
             return None;
         }
-        let key = short_key(word);
-        let bits = self.short.len().trailing_zeros();
-        let mut slot = short_slot(key, bits);
-        loop {
-            let (k, v) = &self.short[slot];
-            if *k == key {
-                return Some(v);
-            }
-            if *k == 0 {
-                return None;
-            }
+        let (k, v) = &self.short[self.short_probe(short_key(word))];
+        (*k != 0).then_some(&**v)
+    }
+
+    /// The slot of `short` that holds `key`, or the empty slot where it would go: the probe
+    /// sequence of both lookups and inserts.
+    fn short_probe(&self, key: u64) -> usize {
+        let mut slot = short_slot(key, self.short.len().trailing_zeros());
+        while self.short[slot].0 != 0 && self.short[slot].0 != key {
             slot = (slot + 1) & (self.short.len() - 1);
         }
+        slot
     }
 
     /// Adds a key of up to eight bytes to `short`, doubling the table when it would be more
@@ -237,11 +236,7 @@ impl SlangMap {
                 }
             }
         }
-        let bits = self.short.len().trailing_zeros();
-        let mut slot = short_slot(key, bits);
-        while self.short[slot].0 != 0 && self.short[slot].0 != key {
-            slot = (slot + 1) & (self.short.len() - 1);
-        }
+        let slot = self.short_probe(key);
         if self.short[slot].0 == 0 {
             self.short_len += 1;
         }
