@@ -1,5 +1,6 @@
 //! Property tests of normalisation: every normalised span maps back into the original text on
-//! char boundaries, and normalising twice changes nothing.
+//! char boundaries, and normalising twice changes nothing. And of the shortcut that stops
+//! analysing a text once it cannot name an entity.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -8,13 +9,16 @@ use netra::detect::normalize::{normalize, SlangMap};
 use netra::detect::Lexicon;
 use proptest::prelude::*;
 
-fn slang() -> &'static SlangMap {
+fn lexicon() -> &'static Lexicon {
     static LEX: OnceLock<Lexicon> = OnceLock::new();
-    &LEX.get_or_init(|| {
+    LEX.get_or_init(|| {
         Lexicon::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("wordlists"))
             .expect("word lists")
     })
-    .slang
+}
+
+fn slang() -> &'static SlangMap {
+    &lexicon().slang
 }
 
 /// Text shaped like posts: words, leetspeak, elongation, hashtags, emoji, HTML, odd Unicode.
@@ -197,4 +201,87 @@ proptest! {
     fn html_normalisation_is_idempotent(text in html_post()) {
         idempotent(&text)?;
     }
+}
+
+/// Texts made of election words: names (some ambiguous), numbers as digits and words, ballot
+/// and finger words, hand signs, blockers, cues, everyday words.
+fn election_talk() -> impl Strategy<Value = String> {
+    let word = prop_oneof![
+        3 => prop::sample::select(vec![
+            "prabowo", "anies", "amin", "gibran", "ganjar", "pdip", "partai", "golkar",
+            "coblos", "nomor", "no", "urut", "pilih", "nyoblos", "salam", "jari", "driji",
+            "02", "03", "2", "3", "12", "25", "dua", "tiga", "loro", "satu", "tps", "juara",
+            "✌️", "☝️", "🤟", "dukung", "ayo", "jangan", "kami", "desa", "yang", "#amin",
+        ])
+        .prop_map(String::from),
+        1 => "[a-z]{1,6}",
+        1 => "[0-9]{1,3}",
+    ];
+    prop::collection::vec(word, 0..12).prop_map(|v| v.join(" "))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// `analyse_if_named` may stop early only when the whole analysis would find no entity.
+    #[test]
+    fn the_early_stop_agrees_with_the_whole_analysis(text in election_talk()) {
+        let whole = netra::detect::signals::analyse(&text, lexicon());
+        let early = netra::detect::signals::analyse_if_named(&text, lexicon());
+        prop_assert_eq!(early.is_some(), whole.names_an_entity());
+    }
+}
+
+#[test]
+fn the_early_stop_sees_names_numbers_and_hand_signs() {
+    use netra::detect::signals::analyse_if_named;
+    for named in [
+        "dukung prabowo",
+        "salam 03 untuk semua",
+        "coblos nomor dua",
+        "salam tiga jari",
+        "✌️ mantap",
+    ] {
+        assert!(analyse_if_named(named, lexicon()).is_some(), "{named}");
+    }
+    for unnamed in [
+        "kami ke desa",
+        "coblos di tps",
+        "jari saya sakit",
+        "juara 2",
+    ] {
+        assert!(analyse_if_named(unnamed, lexicon()).is_none(), "{unnamed}");
+    }
+}
+
+/// A pattern of the word lists can find a number the matcher does not know (`77`): the early
+/// stop must still see it.
+#[test]
+fn the_early_stop_sees_numbers_that_only_a_pattern_finds() {
+    fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).expect("create dir");
+        for entry in std::fs::read_dir(from).expect("read word lists") {
+            let path = entry.expect("dir entry").path();
+            let target = to.join(path.file_name().expect("file name"));
+            if path.is_dir() {
+                copy_dir(&path, &target);
+            } else {
+                std::fs::copy(&path, &target).expect("copy word list");
+            }
+        }
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_dir(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("wordlists"),
+        dir.path(),
+    );
+    let patterns = dir.path().join("patterns.txt");
+    let mut text = std::fs::read_to_string(&patterns).expect("patterns.txt");
+    text.push_str("\n[ballot]\npattern = \\bcoblos\\s+kode\\s+([0-9]+)\\b\n");
+    std::fs::write(&patterns, text).expect("write patterns.txt");
+    let lex = Lexicon::load(dir.path()).expect("word lists with the extra pattern");
+    let post = "besok coblos kode 77 ya";
+    assert!(netra::detect::signals::analyse(post, &lex).names_an_entity());
+    assert!(netra::detect::signals::analyse_if_named(post, &lex).is_some());
+    assert!(netra::detect::signals::analyse_if_named(post, lexicon()).is_none());
 }

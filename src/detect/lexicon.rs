@@ -224,6 +224,9 @@ pub struct Lexicon {
     /// covers it (`jangan salah pilih`). So a text without such a hit cannot match any regex
     /// pattern, and `analyse` skips the regex set.
     pub(crate) opens_regexes: Vec<bool>,
+    /// Per automaton pattern, whether it stands for a name, a number or a hand sign: a text
+    /// with no hit of one (and no regex match) names no entity.
+    pub(crate) may_name: Vec<bool>,
     pub(crate) patterns: Vec<String>,
     pub(crate) regex_set: RegexSet,
     pub(crate) regexes: Vec<(Regex, PatternKind)>,
@@ -847,6 +850,18 @@ impl Lexicon {
             .iter()
             .map(|(p, b)| holds_a_gate_word(p, *b, &pattern_gates))
             .collect();
+        let may_name = builder
+            .refs
+            .iter()
+            .map(|refs| {
+                refs.iter().any(|r| {
+                    matches!(
+                        r,
+                        TermRef::Mention(_) | TermRef::Number(_) | TermRef::HandSign(_)
+                    )
+                })
+            })
+            .collect();
         Ok(Lexicon {
             elections,
             entities,
@@ -855,6 +870,7 @@ impl Lexicon {
             matcher,
             terms: builder.refs,
             opens_regexes,
+            may_name,
             patterns: builder.patterns.into_iter().map(|(p, _)| p).collect(),
             regex_set,
             regexes,

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::lexicon::{EntityKind, Lexicon, Stage};
-use super::signals::{analyse, evidence, Analysis, EntityEvidence, Evidence, Signal};
+use super::signals::{
+    analyse, analyse_if_named, evidence, Analysis, EntityEvidence, Evidence, Signal,
+};
 use super::Scope;
 use crate::model::{
     Activity, ActivityKind, Category, Detection, RuleStatus, Severity, Span, SpanField,
@@ -513,10 +515,16 @@ impl<'a> Context<'a> {
     /// entity named or numbered in the text, which is what most posts are. Rules judge entity
     /// evidence, and evidence only ever starts from a mention or a ballot number or hand sign.
     fn new(activity: &'a Activity, lex: &Lexicon, scope: &Scope) -> Option<Context<'a>> {
-        let own_a = (!activity.text.trim().is_empty()).then(|| analyse(&activity.text, lex));
-        if activity.target.is_none() && own_a.as_ref().is_none_or(|a| !a.names_an_entity()) {
-            return None;
-        }
+        let own_text = !activity.text.trim().is_empty();
+        let own_a = if activity.target.is_none() {
+            // then only an entity named in the text can make a finding
+            if !own_text {
+                return None;
+            }
+            Some(analyse_if_named(&activity.text, lex)?)
+        } else {
+            own_text.then(|| analyse(&activity.text, lex))
+        };
         let target_a = activity
             .target
             .as_ref()
