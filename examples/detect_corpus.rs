@@ -108,6 +108,25 @@ fn main() {
             }
             println!("paths: {fast} posts fast, {general} general, {differ} fast results differ");
         }
+        "matcherlex" => {
+            // the shipped lists' matcher alone, over the benchmark's normalised corpus
+            let posts = lines(&data.join("normalized.txt"));
+            let bytes: usize = posts.iter().map(String::len).sum();
+            let lex = Lexicon::load(&root.join("wordlists")).expect("word lists");
+            let (mut hits, mut scratch) = (Vec::new(), Vec::new());
+            let t = Instant::now();
+            let mut total = 0usize;
+            for p in posts.iter().take(limit) {
+                hits.clear();
+                lex.matcher.find_with(p, &mut scratch, &mut hits);
+                total += hits.len();
+            }
+            let secs = t.elapsed().as_secs_f64();
+            println!(
+                "{mode}: {total} hits over {bytes} bytes, {secs:.3} s, {:.1} MB/s",
+                bytes as f64 / secs / 1e6
+            );
+        }
         m => {
             let n: usize = m.trim_start_matches("matcher").parse().expect("MODE");
             let posts: Vec<String> = lines(&data.join("normalized.txt"))

@@ -20,8 +20,10 @@
 //! corpus a first-word filter alone lets through a quarter to half of all words, the pair
 //! filter 1–3 %. Most words cost one hash and two bit tests (three when some keys are prefix
 //! keys, which have a set of their own for their first bytes); a false pass costs an anchored
-//! search that dies within a few bytes. Words are found 64 bytes at a time, as the edges of a
-//! bit mask of the word bytes.
+//! search that dies within a few bytes. A word that is itself a one-word key, with no longer
+//! key possible after it, is found in a table of those keys instead of by the automaton: most
+//! hits of the shipped lists are such cue words. Words are found 64 bytes at a time, as the
+//! edges of a bit mask of the word bytes.
 //!
 //! Choices, measured in BENCHMARKS.md: the contiguous NFA rather than the DFA (anchored runs
 //! are a few bytes long, and the 20,000-key DFA is tens of megabytes, so each run likely
@@ -185,10 +187,13 @@ impl WordFilter {
     /// hashed to `next` (if any).
     #[inline(always)]
     fn passes(&self, hay: &[u8], word: &Word, next: Option<(usize, u64)>) -> bool {
-        get(&self.single, self.slot(word.hash))
-            || next.is_some_and(|(gap, next)| {
-                get(&self.pair, self.slot(pair_hash(word.hash, gap, next)))
-            })
+        get(&self.single, self.slot(word.hash)) || self.longer_may_start(hay, word, next)
+    }
+
+    /// Whether a key other than those in `single` (one-word keys, mostly) may start there.
+    #[inline(always)]
+    fn longer_may_start(&self, hay: &[u8], word: &Word, next: Option<(usize, u64)>) -> bool {
+        next.is_some_and(|(gap, next)| get(&self.pair, self.slot(pair_hash(word.hash, gap, next))))
             // A word as long as a prefix key's is in `single` already. With a probe of up to
             // eight bytes, shorter words are probed too, from their first eight bytes: those
             // then hold a space, which no key's first word has, so they can pass only by a
@@ -206,6 +211,122 @@ impl WordFilter {
             head_hash(word.head, self.prefix_probe)
         } else {
             word_hash_at(hay, word.start, word.start + self.prefix_probe)
+        }
+    }
+}
+
+/// The one-word keys (`' ' + word + ' '`) by word, for words that the filter lets through
+/// with no longer key possible: then the key equal to the word is the longest match there,
+/// found by one probe instead of an anchored run. Most hits of the shipped lists are such
+/// everyday cue words (`dukung`, `pilih`), and a run costs about ten times a probe: it walks
+/// the automaton's sparse states byte by byte and goes on past the word.
+///
+/// A word is left out (and so runs the automaton) when a longer key that the pair filter
+/// does not cover starts with its key (`amin!` folds to `' amin  '`, `dukung pen*`).
+#[derive(Debug, Clone)]
+struct OneWordKeys {
+    slots: Vec<OneWordKey>,
+    shift: u32,
+    /// The bytes past the eighth of longer words, one after the other.
+    tails: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct OneWordKey {
+    /// The word's hash as the matcher computes it; 0 marks an empty slot (a word hashing to 0
+    /// is left out).
+    hash: u64,
+    /// Its first eight bytes, zero past its end.
+    head: u64,
+    len: u32,
+    /// Where its bytes past the eighth start in `tails`.
+    tail: u32,
+    key: u32,
+}
+
+impl OneWordKeys {
+    /// From the keys (each `' ' + folded pattern [+ ' ']`) and whether each is a prefix key.
+    /// A one-word key comes from patterns of word bytes only (any other byte folds to a
+    /// space), so its patterns never need confirming on the original bytes.
+    fn new(keys: &[Vec<u8>], prefix: &[bool]) -> OneWordKeys {
+        let mut words: Vec<(&[u8], usize)> = Vec::new();
+        for (k, key) in keys.iter().enumerate() {
+            let word = &key[1..key.len().saturating_sub(1)];
+            let one_word = !prefix[k]
+                && key.len() >= 3
+                && key[0] == b' '
+                && key[key.len() - 1] == b' '
+                && word.iter().all(|&b| b != b' ');
+            if one_word && !Self::longer_key_uncovered(keys, key) {
+                words.push((word, k));
+            }
+        }
+        let size = (words.len() * 2).max(16).next_power_of_two();
+        let mut table = OneWordKeys {
+            slots: vec![OneWordKey::default(); size],
+            shift: 64 - size.trailing_zeros(),
+            tails: Vec::new(),
+        };
+        for (word, key) in words {
+            let hash = word_hash(word);
+            if hash == 0 {
+                continue;
+            }
+            let mut head = [0u8; 8];
+            head[..word.len().min(8)].copy_from_slice(&word[..word.len().min(8)]);
+            let entry = OneWordKey {
+                hash,
+                head: u64::from_le_bytes(head),
+                len: word.len() as u32,
+                tail: table.tails.len() as u32,
+                key: key as u32,
+            };
+            table.tails.extend_from_slice(word.get(8..).unwrap_or(&[]));
+            let mut slot = (hash >> table.shift) as usize;
+            while table.slots[slot].hash != 0 {
+                slot = (slot + 1) & (size - 1);
+            }
+            table.slots[slot] = entry;
+        }
+        table
+    }
+
+    /// Whether some key other than `key` starts with it and is not in the pair filter (whose
+    /// keys have a whole second word, judged before the table is asked).
+    fn longer_key_uncovered(keys: &[Vec<u8>], key: &[u8]) -> bool {
+        keys.iter().any(|other| {
+            other.len() > key.len() && other.starts_with(key) && {
+                let rest = &other[key.len()..];
+                let gap = rest.iter().take_while(|&&b| b == b' ').count();
+                let second = word_len(&rest[gap..]);
+                // in the pair filter: a second word that is followed by something (a
+                // boundary space or more), so that it is whole
+                let whole_second = second > 0 && gap + second < rest.len();
+                !whole_second
+            }
+        })
+    }
+
+    /// The key equal to `word` of the folded haystack, if it is in the table.
+    #[inline]
+    fn get(&self, hay: &[u8], word: &Word) -> Option<usize> {
+        let len = word.end - word.start;
+        let head = word.head & (u64::MAX >> (64 - 8 * len.min(8)));
+        let mut slot = (word.hash >> self.shift) as usize;
+        loop {
+            let entry = &self.slots[slot];
+            if entry.hash == word.hash && entry.head == head && entry.len as usize == len {
+                let tail = entry.tail as usize;
+                let same =
+                    len <= 8 || hay[word.start + 8..word.end] == self.tails[tail..tail + len - 8];
+                if same {
+                    return Some(entry.key as usize);
+                }
+            }
+            if entry.hash == 0 {
+                return None;
+            }
+            slot = (slot + 1) & (self.slots.len() - 1);
         }
     }
 }
@@ -308,6 +429,7 @@ pub struct Matcher {
     ac: contiguous::NFA,
     anchored_start: StateID,
     filter: WordFilter,
+    one_word: OneWordKeys,
     /// Per automaton key, the patterns that fold to it.
     keys: Vec<Vec<u32>>,
     /// Per automaton key, whether it is a prefix key (no trailing boundary).
@@ -371,6 +493,7 @@ impl Matcher {
             });
         }
         let filter = WordFilter::new(&key_bytes);
+        let one_word = OneWordKeys::new(&key_bytes, &key_prefix);
         let build_error = |source| MatcherError::Build {
             patterns: key_bytes.len(),
             source,
@@ -389,6 +512,7 @@ impl Matcher {
             ac,
             anchored_start,
             filter,
+            one_word,
             keys,
             key_prefix,
             patterns: list,
@@ -458,8 +582,13 @@ impl Matcher {
                         .filter
                         .passes(hay, &last, Some((word.start - last.end, word.hash)))
                     {
-                        resume =
-                            self.match_before(search, orig, (last.start, last.index), resume, out);
+                        resume = self.match_before(
+                            (search, hay),
+                            orig,
+                            (last.start, last.end, last.index),
+                            resume,
+                            out,
+                        );
                     }
                 }
                 pending = Some(word);
@@ -468,22 +597,30 @@ impl Matcher {
         }
         if let Some(last) = pending {
             if self.filter.passes(hay, &last, None) {
-                self.match_before(search, orig, (last.start, last.index), resume, out);
+                self.match_before(
+                    (search, hay),
+                    orig,
+                    (last.start, last.end, last.index),
+                    resume,
+                    out,
+                );
             }
         }
     }
 
-    /// Tries the keys that start just before `word` (its start and index; or, for keys with
+    /// Tries the keys that start just before the word `hay[start..end]` (or, for keys with
     /// extra leading spaces, that far before), leftmost first, and returns the new `resume`.
+    /// `padded` is `hay` with the padding that hashing reads past its end.
+    #[inline(always)]
     fn match_before(
         &self,
-        hay: &[u8],
+        (hay, padded): (&[u8], &[u8]),
         orig: &[u8],
-        (word_start, index): (usize, u32),
+        (start, end, index): (usize, usize, u32),
         resume: usize,
         out: &mut Vec<Hit>,
     ) -> usize {
-        let key_start = word_start - 1;
+        let key_start = start - 1;
         for &extra in &self.filter.extra_leads {
             if let Some(at) = key_start.checked_sub(extra) {
                 if at >= resume && hay[at..key_start].iter().all(|&b| b == b' ') {
@@ -494,11 +631,47 @@ impl Matcher {
             }
         }
         if key_start >= resume {
+            if let Some(key) = self.one_word_key(padded, start, end) {
+                // folded offset `key_start` is original offset `key_start` (see `match_at`);
+                // the key's trailing space is the next key's leading one
+                let pattern = self.keys[key][0];
+                out.push(Hit {
+                    pattern,
+                    start: key_start as u32,
+                    end: (key_start + self.patterns[pattern as usize].len) as u32,
+                    word: index,
+                });
+                return end;
+            }
             if let Some(next) = self.match_at(hay, orig, key_start, index, out) {
                 return next;
             }
         }
         resume
+    }
+
+    /// The one-word key equal to the word `hay[start..end]`, when the filter rules out every
+    /// longer key there. The word and the next are hashed again: this runs only for the few
+    /// words the filter lets through, and handing their hashes over from the scan made the
+    /// scan itself slower (it kept its words in memory rather than in registers).
+    #[inline(never)]
+    fn one_word_key(&self, hay: &[u8], start: usize, end: usize) -> Option<usize> {
+        let head = swar::load8(hay, start);
+        let word = Word {
+            start,
+            end,
+            hash: word_hash_with_head(hay, head, start, end),
+            head,
+            index: 0,
+        };
+        // most words the filter lets through are hits of longer keys or false passes: the
+        // table turns those away before the next word is read
+        let key = self.one_word.get(hay, &word)?;
+        let gap = hay[end..].iter().take_while(|&&b| b == b' ').count();
+        let next_start = end + gap;
+        let next_end = next_start + word_len(&hay[next_start..]);
+        let next = (next_end > next_start).then(|| (gap, word_hash_at(hay, next_start, next_end)));
+        (!self.filter.longer_may_start(hay, &word, next)).then_some(key)
     }
 
     /// Runs the automaton anchored at `at`; on a confirmed match, reports it and returns where
@@ -641,6 +814,68 @@ mod tests {
                 assert_eq!(found, "ganjar pranowo");
             }
         }
+    }
+
+    /// A one-word key is taken from its table only when no longer key can start there: a
+    /// phrase ending in a prefix and a key with trailing punctuation are not in the pair
+    /// filter, so the word must run the automaton.
+    #[test]
+    fn one_word_keys_give_way_to_longer_keys() {
+        let m = Matcher::new([
+            ("amin", Boundary::Word),
+            ("amin pan", Boundary::Prefix),
+            ("pilih", Boundary::Word),
+            ("pilih!", Boundary::Word),
+            ("dukung", Boundary::Word),
+            ("dukung penuh", Boundary::Word),
+        ])
+        .unwrap();
+        let found = |text: &str| -> Vec<(u32, String)> {
+            m.find(text)
+                .iter()
+                .map(|h| {
+                    (
+                        h.pattern,
+                        text[h.start as usize..h.end as usize].to_string(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(found("amin panas"), vec![(1, "amin pan".to_string())]);
+        assert_eq!(found("amin pan"), vec![(1, "amin pan".to_string())]);
+        assert_eq!(found("amin lagi"), vec![(0, "amin".to_string())]);
+        assert_eq!(found("pilih! ya"), vec![(3, "pilih!".to_string())]);
+        assert_eq!(found("pilih ya"), vec![(2, "pilih".to_string())]);
+        assert_eq!(found("dukung penuh"), vec![(5, "dukung penuh".to_string())]);
+        assert_eq!(found("dukung dia"), vec![(4, "dukung".to_string())]);
+        // the table answers for words of more than eight bytes too, by all their bytes
+        let long = Matcher::new([
+            ("kampanyekan", Boundary::Word),
+            ("kampanyekanlah", Boundary::Word),
+        ])
+        .unwrap();
+        let text = "kampanyekan kampanyekanlah kampanyekam";
+        let got: Vec<u32> = long.find(text).iter().map(|h| h.pattern).collect();
+        assert_eq!(got, vec![0, 1]);
+    }
+
+    /// Hashes may collide: the table also compares every byte of the word, past the first
+    /// eight as well.
+    #[test]
+    fn one_word_table_compares_the_bytes_not_only_the_hash() {
+        let keys = vec![b" kampanyekanlah ".to_vec()];
+        let table = OneWordKeys::new(&keys, &[false]);
+        let hay = b" kampanyekanlih         ".to_vec();
+        let colliding = Word {
+            start: 1,
+            end: 15,
+            hash: word_hash(b"kampanyekanlah"),
+            head: swar::load8(&hay, 1),
+            index: 0,
+        };
+        assert_eq!(table.get(&hay, &colliding), None);
+        let same = b" kampanyekanlah         ".to_vec();
+        assert_eq!(table.get(&same, &colliding), Some(0));
     }
 
     #[test]
