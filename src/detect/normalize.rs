@@ -482,6 +482,23 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
                     run.space();
                     j += 1;
                 }
+            } else if let Some(letters) = letters_then_number(&out.text[at..]) {
+                // what `word` makes of `user73740` (a mention), read in place: the letters as
+                // a word of their own, a space, the number
+                let digits_at = at + letters;
+                if let Some(exp) = slang.get_bytes(&out.text[at..digits_at]) {
+                    let number = out.text.split_off(digits_at);
+                    out.text.truncate(at);
+                    out.push_str(exp, i as u32, (i + letters) as u32);
+                    out.space();
+                    let number_at = out.text.len();
+                    out.text.extend_from_slice(&number);
+                    out.copied_spans(number_at, (i + letters) as u32, j as u32);
+                } else {
+                    out.copied_spans(at, i as u32, (i + letters) as u32);
+                    out.text.insert(digits_at, b' ');
+                    out.copied_spans(digits_at + 1, (i + letters) as u32, j as u32);
+                }
             } else {
                 out.text.truncate(at);
                 units.clear();
@@ -606,6 +623,22 @@ struct Scanned {
     head: u64,
     /// The byte after the word, read from the last chunk (0 past the end of the text).
     after: u8,
+}
+
+/// For a lowercase word of at least two letters then a number (`user73740`, `pemilu2024`,
+/// no letter after a digit), the number of letters, when [`word`] would split it there and
+/// change nothing else: no run of three equal letters (elongation), no more letters than it
+/// looks up in the slang map, and not a reduplication (`ibu2`, which `word` reduces to `ibu`).
+fn letters_then_number(word: &[u8]) -> Option<usize> {
+    let letters = word.iter().take_while(|b| b.is_ascii_lowercase()).count();
+    let number = &word[letters..];
+    // `word` looks letter runs of up to 32 bytes up in the slang map, and no longer ones
+    let split = (2..=32).contains(&letters)
+        && !number.is_empty()
+        && number.iter().all(u8::is_ascii_digit)
+        && !(number == b"2" && letters >= 3)
+        && !has_run_of_three(&word[..letters]);
+    split.then_some(letters)
 }
 
 /// Reads the run of ASCII word bytes starting at `start` eight bytes at a time, learning
@@ -1853,6 +1886,30 @@ mod tests {
             let general = tag_end(&text, 0).map(|c| (c, is_block_tag(&text[1..c])));
             assert_eq!(tag_at(&text, 0), general, "{tag}");
         }
+    }
+
+    /// Words of letters then a number are split in place by the fast path; what it leaves to
+    /// the word routine (reduplication, elongation, one letter, long runs) must come out the
+    /// same, and so must a slang word before the number.
+    #[test]
+    fn letters_then_a_number_split_as_the_word_routine_splits_them() {
+        let mut s = slang();
+        // the word routine looks letter runs of up to 32 bytes up in the slang map, not longer
+        assert!(s.insert(&"ab".repeat(17), "panjang"));
+        assert!(s.insert(&"ab".repeat(13), "sedang"));
+        let long = format!("{}7 {}7", "ab".repeat(17), "ab".repeat(13));
+        for text in [
+            "@user73740 hai",
+            "Pemilu2024 yg2024 jgn02",
+            "ibu2 ibu22 ab2",
+            "gemoyyy24 a1 x9y",
+            long.as_str(),
+        ] {
+            let fast = normalize_fast(text, &s).expect("fast path");
+            assert_eq!(fast, normalize_general(text, &s), "{text}");
+        }
+        assert_eq!(norm("@user73740 Pemilu2024"), "@user 73740 pemilu 2024");
+        assert_eq!(norm("yg2024 ibu2"), "yang 2024 ibu");
     }
 
     #[test]
