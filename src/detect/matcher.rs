@@ -249,6 +249,9 @@ impl OneWordKeys {
     /// A one-word key comes from patterns of word bytes only (any other byte folds to a
     /// space), so its patterns never need confirming on the original bytes.
     fn new(keys: &[Vec<u8>], prefix: &[bool]) -> OneWordKeys {
+        // in byte order, the keys that start with a key follow it
+        let mut sorted: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        sorted.sort_unstable();
         let mut words: Vec<(&[u8], usize)> = Vec::new();
         for (k, key) in keys.iter().enumerate() {
             let word = &key[1..key.len().saturating_sub(1)];
@@ -257,7 +260,7 @@ impl OneWordKeys {
                 && key[0] == b' '
                 && key[key.len() - 1] == b' '
                 && word.iter().all(|&b| b != b' ');
-            if one_word && !Self::longer_key_uncovered(keys, key) {
+            if one_word && !Self::longer_key_uncovered(&sorted, key) {
                 words.push((word, k));
             }
         }
@@ -292,18 +295,19 @@ impl OneWordKeys {
     }
 
     /// Whether some key other than `key` starts with it and is not in the pair filter (whose
-    /// keys have a whole second word, judged before the table is asked).
-    fn longer_key_uncovered(keys: &[Vec<u8>], key: &[u8]) -> bool {
-        keys.iter().any(|other| {
-            other.len() > key.len() && other.starts_with(key) && {
-                let rest = &other[key.len()..];
-                let gap = rest.iter().take_while(|&&b| b == b' ').count();
-                let second = word_len(&rest[gap..]);
-                // in the pair filter: a second word that is followed by something (a
-                // boundary space or more), so that it is whole
-                let whole_second = second > 0 && gap + second < rest.len();
-                !whole_second
-            }
+    /// keys have a whole second word, judged before the table is asked). `sorted` holds every
+    /// key in byte order.
+    fn longer_key_uncovered(sorted: &[&[u8]], key: &[u8]) -> bool {
+        let from = sorted.partition_point(|k| *k <= key);
+        let longer = sorted[from..].iter().take_while(|k| k.starts_with(key));
+        longer.into_iter().any(|other| {
+            let rest = &other[key.len()..];
+            let gap = rest.iter().take_while(|&&b| b == b' ').count();
+            let second = word_len(&rest[gap..]);
+            // in the pair filter: a second word that is followed by something (a boundary
+            // space or more), so that it is whole
+            let whole_second = second > 0 && gap + second < rest.len();
+            !whole_second
         })
     }
 
