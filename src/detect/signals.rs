@@ -6,13 +6,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use regex::SetMatches;
+
 use super::lexicon::{
     CueClass, EntityKind, Lexicon, MentionClass, MentionTerm, PatternKind, TermRef,
 };
 use super::matcher::{is_word_byte, Hit};
 use super::normalize::{normalize, Normalized};
 use super::Scope;
-use regex::SetMatches;
 
 /// How many tokens apart a cue and a mention may be and still belong together.
 pub const NEAR: u32 = 8;
