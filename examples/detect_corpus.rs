@@ -2,7 +2,8 @@
 //! run under callgrind): `cargo run --release --example detect_corpus -- DATA MODE [POSTS]`,
 //! where DATA is the `data` directory of `shared/bench/peers.sh` and MODE is `detect`,
 //! `normalize`, `lexicon` (normalisation and the shipped word lists' matcher, without the
-//! regexes and rules), `matcher500`, `matcher20000` or `paths` (how many posts the fast
+//! regexes and rules), `matcherlex` (the shipped lists' matcher alone, over the benchmark's
+//! normalised corpus), `matcher500`, `matcher20000` or `paths` (how many posts the fast
 //! normaliser takes, checking each against the general path). Prints one checksum line and
 //! the time taken.
 //! `dump FILE.jsonl` prints every finding (Debug) of every row of a labelled file such as
