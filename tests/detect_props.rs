@@ -258,28 +258,20 @@ fn the_early_stop_sees_names_numbers_and_hand_signs() {
 /// stop must still see it.
 #[test]
 fn the_early_stop_sees_numbers_that_only_a_pattern_finds() {
-    fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-        std::fs::create_dir_all(to).expect("create dir");
-        for entry in std::fs::read_dir(from).expect("read word lists") {
-            let path = entry.expect("dir entry").path();
-            let target = to.join(path.file_name().expect("file name"));
-            if path.is_dir() {
-                copy_dir(&path, &target);
-            } else {
-                std::fs::copy(&path, &target).expect("copy word list");
-            }
-        }
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    copy_dir(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("wordlists"),
-        dir.path(),
+    use netra::detect::wordlists;
+    let mut problems = Vec::new();
+    let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("wordlists");
+    let mut raw = wordlists::read_dir(&shipped, &mut problems).expect("shipped word lists");
+    raw.patterns.extend(wordlists::parse(
+        &shipped.join("patterns.txt"),
+        "[ballot]\npattern = \\bcoblos\\s+kode\\s+([0-9]+)\\b\n",
+        &mut problems,
+    ));
+    let lex = Lexicon::compile_raw(&raw, &mut problems).expect("word lists with the extra pattern");
+    assert!(
+        problems.iter().all(|p| p.level != wordlists::Level::Error),
+        "{problems:?}"
     );
-    let patterns = dir.path().join("patterns.txt");
-    let mut text = std::fs::read_to_string(&patterns).expect("patterns.txt");
-    text.push_str("\n[ballot]\npattern = \\bcoblos\\s+kode\\s+([0-9]+)\\b\n");
-    std::fs::write(&patterns, text).expect("write patterns.txt");
-    let lex = Lexicon::load(dir.path()).expect("word lists with the extra pattern");
     let post = "besok coblos kode 77 ya";
     assert!(netra::detect::signals::analyse(post, &lex).names_an_entity());
     assert!(netra::detect::signals::analyse_if_named(post, &lex).is_some());

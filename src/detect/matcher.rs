@@ -275,11 +275,9 @@ impl OneWordKeys {
             if hash == 0 {
                 continue;
             }
-            let mut head = [0u8; 8];
-            head[..word.len().min(8)].copy_from_slice(&word[..word.len().min(8)]);
             let entry = OneWordKey {
                 hash,
-                head: u64::from_le_bytes(head),
+                head: swar::load_padded(word, 0),
                 len: word.len() as u32,
                 tail: table.tails.len() as u32,
                 key: key as u32,

@@ -152,18 +152,15 @@ impl SlangMap {
             self.insert_short(short_key(from.as_bytes()), to.into());
         }
         self.loose_values |= to.split(' ').any(|w| w.len() == 1);
-        let bits = self.filter.len() * 64;
-        if self.map.len() * 64 > bits {
-            // rebuilt, twice as large, from every key
-            self.filter = vec![0; (bits * 2).max(1 << 12) / 64];
-            let bits = self.filter.len() * 64;
+        if self.map.len() > self.filter.len() {
+            // at most one bit in 64 set: rebuilt, twice as large (4,096 bits at first), from
+            // every key
+            self.filter = vec![0; (self.filter.len() * 2).max(64)];
             for key in self.map.keys() {
-                let slot = filter_slot(first_eight(key), key.len(), bits);
-                self.filter[slot / 64] |= 1 << (slot % 64);
+                mark_in_filter(&mut self.filter, key);
             }
         } else {
-            let slot = filter_slot(first_eight(from.as_bytes()), from.len(), bits);
-            self.filter[slot / 64] |= 1 << (slot % 64);
+            mark_in_filter(&mut self.filter, from.as_bytes());
         }
         true
     }
@@ -260,6 +257,12 @@ fn first_eight(word: &[u8]) -> u64 {
         None if word.is_empty() => 0,
         None => short_key(word),
     }
+}
+
+/// Sets the bit of `key` in a slang filter.
+fn mark_in_filter(filter: &mut [u64], key: &[u8]) {
+    let slot = filter_slot(first_eight(key), key.len(), filter.len() * 64);
+    filter[slot / 64] |= 1 << (slot % 64);
 }
 
 /// The filter slot of a word of `len` bytes whose first eight are `head` (bytes after the
