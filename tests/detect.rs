@@ -409,6 +409,15 @@ fn lint_reports_each_problem_with_file_and_line() {
         untried.is_empty(),
         "shipped patterns never tried: {untried:#?}"
     );
+    let unbounded: Vec<String> = shipped
+        .iter()
+        .map(|p| p.to_string())
+        .filter(|p| p.contains("any length"))
+        .collect();
+    assert!(
+        unbounded.is_empty(),
+        "shipped patterns searched over whole texts: {unbounded:#?}"
+    );
 
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
@@ -426,7 +435,7 @@ fn lint_reports_each_problem_with_file_and_line() {
     write(
         d,
         "patterns.txt",
-        "[ballot]\npattern = \\bpilih\\s+([1-9])\\b\npattern = \\bdukung\\s+([1-9])\\b\n",
+        "[ballot]\npattern = \\bpilih\\s([1-9])\\b\npattern = \\bdukung\\s([1-9])\\b\npattern = \\bpilih\\s+no\\s([1-9])\\b\n",
     );
     write(d, "slang.txt", "[s]\nmap = yg -> yang\nmap = broken\n");
     write(
@@ -448,7 +457,11 @@ fn lint_reports_each_problem_with_file_and_line() {
     );
     assert!(
         !has("patterns.txt:2"),
-        "pattern with a ballot word: {text:#?}"
+        "pattern with a ballot word and a longest match: {text:#?}"
+    );
+    assert!(
+        has("patterns.txt:4") && has("any length"),
+        "pattern without a longest match: {text:#?}"
     );
     assert!(has("a.txt:5") && has("empty"), "empty entry: {text:#?}");
     assert!(

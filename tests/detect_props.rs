@@ -2,10 +2,11 @@
 //! char boundaries, and normalising twice changes nothing. And of the shortcut that stops
 //! analysing a text once it cannot name an entity.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use netra::detect::normalize::{normalize, SlangMap};
+use netra::detect::wordlists;
 use netra::detect::Lexicon;
 use proptest::prelude::*;
 
@@ -85,12 +86,31 @@ fn idempotent(text: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Words of the normalised text are one space apart: no two whitespace chars in a row, so a
+/// pattern's `\s` does what `\s+` would (see `wordlists/patterns.txt`).
+fn one_space_apart(text: &str) -> Result<(), TestCaseError> {
+    let norm = normalize(text, slang()).text;
+    let chars: Vec<char> = norm.chars().collect();
+    prop_assert!(
+        !chars
+            .windows(2)
+            .any(|w| w[0].is_whitespace() && w[1].is_whitespace()),
+        "{norm:?}"
+    );
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
     #[test]
     fn spans_map_into_the_original_on_char_boundaries(text in post()) {
         spans_on_char_boundaries(&text)?;
+    }
+
+    #[test]
+    fn words_are_one_space_apart(text in post()) {
+        one_space_apart(&text)?;
     }
 
     #[test]
@@ -198,6 +218,11 @@ proptest! {
     }
 
     #[test]
+    fn html_words_are_one_space_apart(text in html_post()) {
+        one_space_apart(&text)?;
+    }
+
+    #[test]
     fn html_normalisation_is_idempotent(text in html_post()) {
         idempotent(&text)?;
     }
@@ -206,6 +231,10 @@ proptest! {
 /// Texts made of election words: names (some ambiguous), numbers as digits and words, ballot
 /// and finger words, hand signs, blockers, cues, everyday words.
 fn election_talk() -> impl Strategy<Value = String> {
+    election_words(0..12)
+}
+
+fn election_words(count: std::ops::Range<usize>) -> impl Strategy<Value = String> {
     let word = prop_oneof![
         3 => prop::sample::select(vec![
             "prabowo", "anies", "amin", "gibran", "ganjar", "pdip", "partai", "golkar",
@@ -217,7 +246,35 @@ fn election_talk() -> impl Strategy<Value = String> {
         1 => "[a-z]{1,6}",
         1 => "[0-9]{1,3}",
     ];
-    prop::collection::vec(word, 0..12).prop_map(|v| v.join(" "))
+    prop::collection::vec(word, count).prop_map(|v| v.join(" "))
+}
+
+/// The shipped word lists, changed by `edit` before they are compiled.
+fn lexicon_with(edit: impl FnOnce(&mut wordlists::RawWordlists, &Path)) -> Lexicon {
+    let mut problems = Vec::new();
+    let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("wordlists");
+    let mut raw = wordlists::read_dir(&shipped, &mut problems).expect("shipped word lists");
+    edit(&mut raw, &shipped);
+    let lex = Lexicon::compile_raw(&raw, &mut problems).expect("edited word lists");
+    assert!(
+        problems.iter().all(|p| p.level != wordlists::Level::Error),
+        "{problems:?}"
+    );
+    lex
+}
+
+/// The shipped word lists with every pattern's `\s` made `\s+`: the same matches on
+/// normalised text, but a pattern with no longest match, so the regex set runs over whole
+/// texts instead of windows around the cues.
+fn lexicon_searching_whole_texts() -> &'static Lexicon {
+    static LEX: OnceLock<Lexicon> = OnceLock::new();
+    LEX.get_or_init(|| {
+        lexicon_with(|raw, _| {
+            for entry in raw.patterns.iter_mut().flat_map(|s| s.entries.iter_mut()) {
+                entry.value = entry.value.replace("\\s", "\\s+");
+            }
+        })
+    })
 }
 
 proptest! {
@@ -229,6 +286,16 @@ proptest! {
         let whole = netra::detect::signals::analyse(&text, lexicon());
         let early = netra::detect::signals::analyse_if_named(&text, lexicon());
         prop_assert_eq!(early.is_some(), whole.names_an_entity());
+    }
+
+    /// Searching the regex set only around its cues finds what a search of the whole text
+    /// finds.
+    #[test]
+    fn regex_windows_find_what_the_whole_text_holds(text in election_words(0..40)) {
+        use netra::detect::signals::analyse;
+        let windowed = format!("{:?}", analyse(&text, lexicon()));
+        let whole = format!("{:?}", analyse(&text, lexicon_searching_whole_texts()));
+        prop_assert_eq!(windowed, whole);
     }
 }
 
@@ -258,22 +325,36 @@ fn the_early_stop_sees_names_numbers_and_hand_signs() {
 /// stop must still see it.
 #[test]
 fn the_early_stop_sees_numbers_that_only_a_pattern_finds() {
-    use netra::detect::wordlists;
-    let mut problems = Vec::new();
-    let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("wordlists");
-    let mut raw = wordlists::read_dir(&shipped, &mut problems).expect("shipped word lists");
-    raw.patterns.extend(wordlists::parse(
-        &shipped.join("patterns.txt"),
-        "[ballot]\npattern = \\bcoblos\\s+kode\\s+([0-9]+)\\b\n",
-        &mut problems,
-    ));
-    let lex = Lexicon::compile_raw(&raw, &mut problems).expect("word lists with the extra pattern");
-    assert!(
-        problems.iter().all(|p| p.level != wordlists::Level::Error),
-        "{problems:?}"
-    );
+    let lex = lexicon_with(|raw, shipped| {
+        raw.patterns.extend(wordlists::parse(
+            &shipped.join("patterns.txt"),
+            "[ballot]\npattern = \\bcoblos\\s+kode\\s+([0-9]+)\\b\n",
+            &mut Vec::new(),
+        ))
+    });
     let post = "besok coblos kode 77 ya";
     assert!(netra::detect::signals::analyse(post, &lex).names_an_entity());
     assert!(netra::detect::signals::analyse_if_named(post, &lex).is_some());
     assert!(netra::detect::signals::analyse_if_named(post, lexicon()).is_none());
+}
+
+/// A captured number word counts only as a word of its own (`tiga`, not the start of
+/// `tiganya`), as the regex set's windows assume: without a digit nearby the set is not even
+/// run there, and with one it must not read the word either.
+#[test]
+fn a_captured_number_word_counts_only_as_a_word() {
+    let lex = lexicon_with(|raw, shipped| {
+        raw.patterns.extend(wordlists::parse(
+            &shipped.join("patterns.txt"),
+            "[hand_sign]\npattern = \\bjari\\s(dua|tiga)\n",
+            &mut Vec::new(),
+        ))
+    });
+    let hand_signs = |text: &str| {
+        let analysis = format!("{:?}", netra::detect::signals::analyse(text, &lex));
+        analysis.matches("hand: true").count()
+    };
+    assert_ne!(hand_signs("ayo jari tiga"), 0);
+    assert_eq!(hand_signs("ayo jari tiganya"), 0);
+    assert_eq!(hand_signs("ayo jari tiganya 5"), 0);
 }

@@ -230,6 +230,10 @@ pub struct Lexicon {
     pub(crate) patterns: Vec<String>,
     pub(crate) regex_set: RegexSet,
     pub(crate) regexes: Vec<(Regex, PatternKind)>,
+    /// The longest text any regex pattern can match, when each has a longest: the set then
+    /// runs only that far around the hits that open it (`signals::regex_windows`), not over
+    /// the whole text. `None` (a `+`, `*` or `^` somewhere) means the whole text.
+    pub(crate) regex_reach: Option<usize>,
     /// Canonical handle → entity, from the `account` entries.
     pub(crate) accounts: HashMap<String, usize>,
     /// Handle fragments (strong names squeezed, `pdiperjuangan`) → entity, for recognising
@@ -239,6 +243,11 @@ pub struct Lexicon {
     pub(crate) party_acronyms: Vec<(String, usize)>,
     /// Number words → value (`dua` → 2), for the regex captures.
     pub(crate) number_words: HashMap<String, u8>,
+    /// Per automaton pattern, whether it holds a number word (`dua`; for a prefix pattern,
+    /// the start of one). As with `opens_regexes`, every number word standing as a word in a
+    /// text lies inside a hit of such a pattern: a regex window without one, and without a
+    /// digit, cannot capture a number (`signals::may_capture_a_number`).
+    pub(crate) holds_number_word: Vec<bool>,
     entity_index: HashMap<String, usize>,
 }
 
@@ -819,7 +828,22 @@ impl Lexicon {
                     });
                 }
                 match Regex::new(&ascii_word_boundaries(&e.value)) {
-                    Ok(r) if r.captures_len() >= 2 => regexes.push((r, kind)),
+                    Ok(r) if r.captures_len() >= 2 => {
+                        if longest_match(r.as_str()).is_none() {
+                            problems.push(Problem {
+                                level: Level::Warning,
+                                origin: e.origin.clone(),
+                                message: "pattern can match text of any length (`+`, `*`, \
+                                          `{n,}`) or uses `^` or `$`, so every pattern is \
+                                          searched over whole texts rather than around \
+                                          their cues, which is slower; words of the \
+                                          normalised text are one space apart, so `\\s` \
+                                          does what `\\s+` would"
+                                    .to_string(),
+                            });
+                        }
+                        regexes.push((r, kind))
+                    }
                     Ok(_) => err!(
                         &e.origin,
                         "pattern needs a capture group for the number".to_string()
@@ -844,11 +868,21 @@ impl Lexicon {
                 }
             })?;
 
+        let regex_reach = regexes.iter().try_fold(0, |reach, (r, _)| {
+            Some(longest_match(r.as_str())?.max(reach))
+        });
+
         let matcher = Matcher::new(builder.patterns.iter().map(|(p, b)| (p.as_str(), *b)))?;
         let opens_regexes = builder
             .patterns
             .iter()
             .map(|(p, b)| holds_a_gate_word(p, *b, &pattern_gates))
+            .collect();
+        let number_word_list: Vec<String> = number_words.keys().cloned().collect();
+        let holds_number_word = builder
+            .patterns
+            .iter()
+            .map(|(p, b)| holds_a_gate_word(p, *b, &number_word_list))
             .collect();
         let may_name = builder
             .refs
@@ -874,10 +908,12 @@ impl Lexicon {
             patterns: builder.patterns.into_iter().map(|(p, _)| p).collect(),
             regex_set,
             regexes,
+            regex_reach,
             accounts,
             handle_names,
             party_acronyms,
             number_words,
+            holds_number_word,
             entity_index,
         })
     }
@@ -1036,6 +1072,18 @@ fn names_a_word(pattern: &str, words: &[String]) -> bool {
             .match_indices(w.as_str())
             .any(|(at, _)| (at == 0 || !is_word(at - 1)) && !is_word(at + w.len()))
     })
+}
+
+/// The longest text the regex `pattern` can match, when it has a longest and looks around
+/// only at word boundaries: those read a window's edge as they read the non-word byte beyond
+/// it (`signals::regex_windows` cuts there), where `^` and `$` would not.
+fn longest_match(pattern: &str) -> Option<usize> {
+    let hir = regex_syntax::parse(pattern).ok()?;
+    let properties = hir.properties();
+    if properties.look_set().contains_anchor() {
+        return None;
+    }
+    properties.maximum_len()
 }
 
 /// `pattern` with its word boundaries (`\b`, `\B`) made ASCII ones. Patterns run over the
