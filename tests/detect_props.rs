@@ -263,6 +263,15 @@ fn lexicon_with(edit: impl FnOnce(&mut wordlists::RawWordlists, &Path)) -> Lexic
     lex
 }
 
+/// The shipped word lists with the patterns of `extra` (in the syntax of `patterns.txt`).
+fn lexicon_with_patterns(extra: &str) -> Lexicon {
+    lexicon_with(|raw, shipped| {
+        let file = shipped.join("patterns.txt");
+        raw.patterns
+            .extend(wordlists::parse(&file, extra, &mut Vec::new()));
+    })
+}
+
 /// The shipped word lists with every pattern's `\s` made `\s+`: the same matches on
 /// normalised text, but a pattern with no longest match, so the regex set runs over whole
 /// texts instead of windows around the cues.
@@ -325,13 +334,7 @@ fn the_early_stop_sees_names_numbers_and_hand_signs() {
 /// stop must still see it.
 #[test]
 fn the_early_stop_sees_numbers_that_only_a_pattern_finds() {
-    let lex = lexicon_with(|raw, shipped| {
-        raw.patterns.extend(wordlists::parse(
-            &shipped.join("patterns.txt"),
-            "[ballot]\npattern = \\bcoblos\\s+kode\\s+([0-9]+)\\b\n",
-            &mut Vec::new(),
-        ))
-    });
+    let lex = lexicon_with_patterns("[ballot]\npattern = \\bcoblos\\s+kode\\s+([0-9]+)\\b\n");
     let post = "besok coblos kode 77 ya";
     assert!(netra::detect::signals::analyse(post, &lex).names_an_entity());
     assert!(netra::detect::signals::analyse_if_named(post, &lex).is_some());
@@ -343,13 +346,7 @@ fn the_early_stop_sees_numbers_that_only_a_pattern_finds() {
 /// run there, and with one it must not read the word either.
 #[test]
 fn a_captured_number_word_counts_only_as_a_word() {
-    let lex = lexicon_with(|raw, shipped| {
-        raw.patterns.extend(wordlists::parse(
-            &shipped.join("patterns.txt"),
-            "[hand_sign]\npattern = \\bjari\\s(dua|tiga)\n",
-            &mut Vec::new(),
-        ))
-    });
+    let lex = lexicon_with_patterns("[hand_sign]\npattern = \\bjari\\s(dua|tiga)\n");
     let hand_signs = |text: &str| {
         let analysis = format!("{:?}", netra::detect::signals::analyse(text, &lex));
         analysis.matches("hand: true").count()
