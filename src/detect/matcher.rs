@@ -242,6 +242,11 @@ struct OneWordKey {
     /// Where its bytes past the eighth start in `tails`.
     tail: u32,
     key: u32,
+    /// Some longer key starts with this one (each has a whole second word, so the pair filter
+    /// holds it): the word after must be looked at. Most cue words start none, and any key
+    /// longer than a one-word key that matches where it does must start with it, so theirs
+    /// is the match without reading on.
+    extended: bool,
 }
 
 impl OneWordKeys {
@@ -252,7 +257,7 @@ impl OneWordKeys {
         // in byte order, the keys that start with a key follow it
         let mut sorted: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
         sorted.sort_unstable();
-        let mut words: Vec<(&[u8], usize)> = Vec::new();
+        let mut words: Vec<(&[u8], usize, bool)> = Vec::new();
         for (k, key) in keys.iter().enumerate() {
             let word = &key[1..key.len().saturating_sub(1)];
             let one_word = !prefix[k]
@@ -260,8 +265,13 @@ impl OneWordKeys {
                 && key[0] == b' '
                 && key[key.len() - 1] == b' '
                 && word.iter().all(|&b| b != b' ');
-            if one_word && !Self::longer_key_uncovered(&sorted, key) {
-                words.push((word, k));
+            if !one_word {
+                continue;
+            }
+            match Self::longer_keys(&sorted, key) {
+                LongerKeys::None => words.push((word, k, false)),
+                LongerKeys::AllInPairFilter => words.push((word, k, true)),
+                LongerKeys::SomeNotInPairFilter => {}
             }
         }
         let size = (words.len() * 2).max(16).next_power_of_two();
@@ -270,7 +280,7 @@ impl OneWordKeys {
             shift: 64 - size.trailing_zeros(),
             tails: Vec::new(),
         };
-        for (word, key) in words {
+        for (word, key, extended) in words {
             let hash = word_hash(word);
             if hash == 0 {
                 continue;
@@ -281,6 +291,7 @@ impl OneWordKeys {
                 len: word.len() as u32,
                 tail: table.tails.len() as u32,
                 key: key as u32,
+                extended,
             };
             table.tails.extend_from_slice(word.get(8..).unwrap_or(&[]));
             let mut slot = (hash >> table.shift) as usize;
@@ -292,13 +303,18 @@ impl OneWordKeys {
         table
     }
 
-    /// Whether some key other than `key` starts with it and is not in the pair filter (whose
-    /// keys have a whole second word, judged before the table is asked). `sorted` holds every
-    /// key in byte order.
-    fn longer_key_uncovered(sorted: &[&[u8]], key: &[u8]) -> bool {
+    /// The keys other than `key` that start with it, and whether the pair filter holds them
+    /// (their second word is whole). `sorted` holds every key in byte order.
+    fn longer_keys(sorted: &[&[u8]], key: &[u8]) -> LongerKeys {
         let from = sorted.partition_point(|k| *k <= key);
-        let mut longer = sorted[from..].iter().take_while(|k| k.starts_with(key));
-        longer.any(|other| {
+        let mut longer = sorted[from..]
+            .iter()
+            .take_while(|k| k.starts_with(key))
+            .peekable();
+        if longer.peek().is_none() {
+            return LongerKeys::None;
+        }
+        let uncovered = longer.any(|other| {
             let rest = &other[key.len()..];
             let gap = rest.iter().take_while(|&&b| b == b' ').count();
             let second = word_len(&rest[gap..]);
@@ -306,12 +322,17 @@ impl OneWordKeys {
             // space or more), so that it is whole
             let whole_second = second > 0 && gap + second < rest.len();
             !whole_second
-        })
+        });
+        if uncovered {
+            LongerKeys::SomeNotInPairFilter
+        } else {
+            LongerKeys::AllInPairFilter
+        }
     }
 
-    /// The key equal to `word` of the folded haystack, if it is in the table.
+    /// The entry of the key equal to `word` of the folded haystack, if it is in the table.
     #[inline]
-    fn get(&self, hay: &[u8], word: &Word) -> Option<usize> {
+    fn get(&self, hay: &[u8], word: &Word) -> Option<&OneWordKey> {
         let len = word.end - word.start;
         let head = word.head & (u64::MAX >> (64 - 8 * len.min(8)));
         let mut slot = (word.hash >> self.shift) as usize;
@@ -322,7 +343,7 @@ impl OneWordKeys {
                 let same =
                     len <= 8 || hay[word.start + 8..word.end] == self.tails[tail..tail + len - 8];
                 if same {
-                    return Some(entry.key as usize);
+                    return Some(entry);
                 }
             }
             if entry.hash == 0 {
@@ -331,6 +352,14 @@ impl OneWordKeys {
             slot = (slot + 1) & (self.slots.len() - 1);
         }
     }
+}
+
+/// What starts with a one-word key, for [`OneWordKeys::new`].
+enum LongerKeys {
+    None,
+    AllInPairFilter,
+    /// Such keys run the automaton: the word is left out of the table.
+    SomeNotInPairFilter,
 }
 
 /// A word of the folded haystack, judged once the word after it is known.
@@ -668,7 +697,11 @@ impl Matcher {
         };
         // most words the filter lets through are hits of longer keys or false passes: the
         // table turns those away before the next word is read
-        let key = self.one_word.get(hay, &word)?;
+        let entry = self.one_word.get(hay, &word)?;
+        let key = entry.key as usize;
+        if !entry.extended {
+            return Some(key);
+        }
         let gap = hay[end..].iter().take_while(|&&b| b == b' ').count();
         let next_start = end + gap;
         let next_end = next_start + word_len(&hay[next_start..]);
@@ -875,9 +908,9 @@ mod tests {
             head: swar::load8(&hay, 1),
             index: 0,
         };
-        assert_eq!(table.get(&hay, &colliding), None);
+        assert_eq!(table.get(&hay, &colliding).map(|e| e.key), None);
         let same = b" kampanyekanlah         ".to_vec();
-        assert_eq!(table.get(&same, &colliding), Some(0));
+        assert_eq!(table.get(&same, &colliding).map(|e| e.key), Some(0));
     }
 
     #[test]
