@@ -81,13 +81,25 @@ const WORDS: &[&str] = &[
 ];
 const SEPARATORS: &[&str] = &[" ", "  ", "#", " #", "/", "-", ",", ", "];
 
+/// A vocabulary so small that keys often share their first word and texts often hold whole
+/// keys: a one-word key beside longer keys that start with it (`a` and `a pan`).
+const FEW_WORDS: &[&str] = &["a", "pan"];
+const FEW_SEPARATORS: &[&str] = &[" ", " ", "#"];
+
 fn pattern() -> impl Strategy<Value = (String, Boundary)> {
+    pattern_of(WORDS, SEPARATORS)
+}
+
+fn pattern_of(
+    words: &'static [&'static str],
+    separators: &'static [&'static str],
+) -> impl Strategy<Value = (String, Boundary)> {
     (
         prop::sample::select(vec!["", "#"]),
         prop::collection::vec(
             (
-                prop::sample::select(WORDS),
-                prop::sample::select(SEPARATORS),
+                prop::sample::select(words),
+                prop::sample::select(separators),
             ),
             1..4,
         ),
@@ -111,10 +123,17 @@ fn pattern() -> impl Strategy<Value = (String, Boundary)> {
 }
 
 fn text() -> impl Strategy<Value = String> {
+    text_of(WORDS, SEPARATORS)
+}
+
+fn text_of(
+    words: &'static [&'static str],
+    separators: &'static [&'static str],
+) -> impl Strategy<Value = String> {
     prop::collection::vec(
         prop_oneof![
-            prop::sample::select(WORDS).prop_map(str::to_string),
-            prop::sample::select(SEPARATORS).prop_map(str::to_string),
+            prop::sample::select(words).prop_map(str::to_string),
+            prop::sample::select(separators).prop_map(str::to_string),
         ],
         0..30,
     )
@@ -128,6 +147,16 @@ proptest! {
     fn matcher_agrees_with_the_reference(
         patterns in prop::collection::vec(pattern(), 1..12),
         text in text(),
+    ) {
+        let matcher = Matcher::new(patterns.iter().map(|(p, b)| (p.as_str(), *b)))
+            .expect("patterns have words");
+        prop_assert_eq!(matcher.find(&text), reference(&patterns, &text));
+    }
+
+    #[test]
+    fn matcher_agrees_with_the_reference_on_few_words(
+        patterns in prop::collection::vec(pattern_of(FEW_WORDS, FEW_SEPARATORS), 2..8),
+        text in text_of(FEW_WORDS, FEW_SEPARATORS),
     ) {
         let matcher = Matcher::new(patterns.iter().map(|(p, b)| (p.as_str(), *b)))
             .expect("patterns have words");
