@@ -242,10 +242,10 @@ struct OneWordKey {
     /// Where its bytes past the eighth start in `tails`.
     tail: u32,
     key: u32,
-    /// Some longer key starts with this one (each has a whole second word, so the pair filter
-    /// holds it): the word after must be looked at. Most cue words start none, and any key
-    /// longer than a one-word key that matches where it does must start with it, so theirs
-    /// is the match without reading on.
+    /// Whether some longer key starts with this one (each such key has a whole second word
+    /// and is in the pair filter; otherwise the word is not in the table). Only then must the
+    /// next word be read: a longer key that matches where this one does starts with it. Most
+    /// cue words start none.
     extended: bool,
 }
 
