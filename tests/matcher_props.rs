@@ -140,6 +140,16 @@ fn text_of(
     .prop_map(|pieces| pieces.concat())
 }
 
+fn agrees_with_the_reference(
+    patterns: &[(String, Boundary)],
+    text: &str,
+) -> Result<(), TestCaseError> {
+    let matcher =
+        Matcher::new(patterns.iter().map(|(p, b)| (p.as_str(), *b))).expect("patterns have words");
+    prop_assert_eq!(matcher.find(text), reference(patterns, text));
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -148,9 +158,7 @@ proptest! {
         patterns in prop::collection::vec(pattern(), 1..12),
         text in text(),
     ) {
-        let matcher = Matcher::new(patterns.iter().map(|(p, b)| (p.as_str(), *b)))
-            .expect("patterns have words");
-        prop_assert_eq!(matcher.find(&text), reference(&patterns, &text));
+        agrees_with_the_reference(&patterns, &text)?;
     }
 
     #[test]
@@ -158,8 +166,6 @@ proptest! {
         patterns in prop::collection::vec(pattern_of(FEW_WORDS, FEW_SEPARATORS), 2..8),
         text in text_of(FEW_WORDS, FEW_SEPARATORS),
     ) {
-        let matcher = Matcher::new(patterns.iter().map(|(p, b)| (p.as_str(), *b)))
-            .expect("patterns have words");
-        prop_assert_eq!(matcher.find(&text), reference(&patterns, &text));
+        agrees_with_the_reference(&patterns, &text)?;
     }
 }

@@ -797,6 +797,8 @@ impl Lexicon {
 
         // regex set
         let mut regexes = Vec::new();
+        // the longest any of them matches, while each has a longest (see `regex_reach`)
+        let mut regex_reach = Some(0);
         for s in &raw.patterns {
             let kind = match s.id.as_str() {
                 "ballot" => PatternKind::Ballot,
@@ -829,7 +831,9 @@ impl Lexicon {
                 }
                 match Regex::new(&ascii_word_boundaries(&e.value)) {
                     Ok(r) if r.captures_len() >= 2 => {
-                        if longest_match(r.as_str()).is_none() {
+                        let longest = longest_match(r.as_str());
+                        regex_reach = regex_reach.zip(longest).map(|(a, b)| a.max(b));
+                        if longest.is_none() {
                             problems.push(Problem {
                                 level: Level::Warning,
                                 origin: e.origin.clone(),
@@ -867,10 +871,6 @@ impl Lexicon {
                     source,
                 }
             })?;
-
-        let regex_reach = regexes.iter().try_fold(0, |reach, (r, _)| {
-            Some(longest_match(r.as_str())?.max(reach))
-        });
 
         let matcher = Matcher::new(builder.patterns.iter().map(|(p, b)| (p.as_str(), *b)))?;
         let opens_regexes = builder
