@@ -19,7 +19,7 @@ use std::time::Instant;
 use netra::detect::eval::activity;
 use netra::detect::matcher::{Boundary, Matcher};
 use netra::detect::normalize::{normalize, normalize_fast, normalize_general};
-use netra::detect::{detect, Lexicon, Rules, Scope};
+use netra::detect::{detect, detect_with, Lexicon, Rules, Scope, Scratch};
 use netra::model::{ActivityKind, Platform};
 
 fn lines(path: &Path) -> Vec<String> {
@@ -44,7 +44,7 @@ fn main() {
         return dump(&root, &mode);
     }
     match mode.as_str() {
-        "detect" | "normalize" | "lexicon" => {
+        "detect" | "detect-fresh" | "normalize" | "lexicon" => {
             #[derive(serde::Deserialize)]
             struct Post {
                 text: String,
@@ -63,10 +63,13 @@ fn main() {
                 .iter()
                 .map(|t| activity(Platform::Mastodon, "b", ActivityKind::Post, t, None, None))
                 .collect();
+            let mut scratch = Scratch::default();
             let t = Instant::now();
             let mut total = 0usize;
             for a in &acts {
                 total += if mode == "detect" {
+                    detect_with(&mut scratch, a, &lex, &rules, &scope).len()
+                } else if mode == "detect-fresh" {
                     detect(a, &lex, &rules, &scope).len()
                 } else if mode == "lexicon" {
                     let n = normalize(&a.text, &lex.slang);
@@ -209,8 +212,10 @@ fn dump(root: &Path, file: &str) {
             .collect(),
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // one scratch for every row, as a batch caller does: the dump must not change with it
+    let mut scratch = Scratch::default();
     for (i, a) in acts.iter().enumerate() {
-        let found = detect(a, &lex, &rules, &scope);
+        let found = detect_with(&mut scratch, a, &lex, &rules, &scope);
         writeln!(out, "{i} {found:?}").expect("stdout");
     }
 }

@@ -5,12 +5,12 @@
 //! Days are counted in Western Indonesia Time (UTC+7), where election calendars are set, so a
 //! post at 23:30 WIB on the last campaign day is still in the campaign.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use jiff::tz::{Offset, TimeZone};
 use jiff::Timestamp;
 
-use crate::detect::{detect, Lexicon, Rules, Scope, Stage, WatchedAccounts};
+use crate::detect::{detect, detect_with, Lexicon, Rules, Scope, Scratch, Stage, WatchedAccounts};
 use crate::model::{Activity, Detection, Employee, UnitPath, WatchedAccount};
 use crate::pipeline::Judge;
 
@@ -25,6 +25,8 @@ pub struct WordListJudge {
     threshold: f32,
     /// Watched accounts from the registry, beyond the word lists' own.
     watched: RwLock<Arc<WatchedAccounts>>,
+    /// Detection's buffers, kept from one activity to the next.
+    scratch: Mutex<Scratch>,
 }
 
 impl WordListJudge {
@@ -34,6 +36,7 @@ impl WordListJudge {
             rules,
             threshold,
             watched: RwLock::default(),
+            scratch: Mutex::default(),
         }
     }
 
@@ -110,7 +113,15 @@ fn wib() -> TimeZone {
 impl Judge for WordListJudge {
     fn judge(&self, activity: &Activity, employee: &Employee) -> Vec<Detection> {
         let scope = self.scope(employee, activity.occurred_at);
-        detect(activity, &self.lexicon, &self.rules, &scope)
+        let found = match self.scratch.try_lock() {
+            Ok(mut scratch) => {
+                detect_with(&mut scratch, activity, &self.lexicon, &self.rules, &scope)
+            }
+            // busy with another activity (or poisoned by a panic): fresh buffers give the
+            // same result
+            Err(_) => detect(activity, &self.lexicon, &self.rules, &scope),
+        };
+        found
             .into_iter()
             .filter(|d| d.score >= self.threshold)
             .collect()

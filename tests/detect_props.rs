@@ -355,3 +355,48 @@ fn a_captured_number_word_counts_only_as_a_word() {
     assert_eq!(hand_signs("ayo jari tiganya"), 0);
     assert_eq!(hand_signs("ayo jari tiganya 5"), 0);
 }
+
+fn rules() -> &'static netra::detect::Rules {
+    static RULES: OnceLock<netra::detect::Rules> = OnceLock::new();
+    RULES.get_or_init(|| {
+        netra::detect::Rules::load(
+            &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/rules.toml"),
+        )
+        .expect("shipped rules")
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// One scratch reused over a run of activities gives what fresh buffers give, for the
+    /// detections and for every analysis (spans included): nothing a text leaves in the
+    /// scratch shows in a later result. Every other activity quotes the next text, so some
+    /// take two analyses.
+    #[test]
+    fn a_reused_scratch_changes_no_result(
+        texts in prop::collection::vec(prop_oneof![post(), html_post(), election_words(0..30)], 1..10)
+    ) {
+        use netra::detect::eval::activity;
+        use netra::detect::signals::{analyse, analyse_with};
+        use netra::detect::{detect, detect_with, Scope, Scratch};
+        use netra::model::{ActivityKind, Platform};
+        let lex = lexicon();
+        let scope = Scope::campaign_everywhere(lex);
+        let mut scratch = Scratch::default();
+        for (i, text) in texts.iter().enumerate() {
+            let target = texts.get(i + 1).filter(|_| i % 2 == 1);
+            let (kind, author) = match target {
+                Some(_) => (ActivityKind::Quote, Some("someone")),
+                None => (ActivityKind::Post, None),
+            };
+            let act = activity(Platform::X, "p", kind, text, author, target.map(String::as_str));
+            let fresh = format!("{:?}", detect(&act, lex, rules(), &scope));
+            let reused = format!("{:?}", detect_with(&mut scratch, &act, lex, rules(), &scope));
+            prop_assert_eq!(fresh, reused);
+            let analysed = analyse_with(text, lex, &mut scratch);
+            prop_assert_eq!(format!("{:?}", analyse(text, lex)), format!("{analysed:?}"));
+            scratch.recycle_analysis(analysed);
+        }
+    }
+}

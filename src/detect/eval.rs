@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{detect, Lexicon, Rules, Scope};
+use super::{detect_with, Lexicon, Rules, Scope, Scratch};
 use crate::model::{AccountId, Activity, ActivityKind, Detection, Platform, RuleStatus, Target};
 
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +149,7 @@ pub fn evaluate(
     threshold: f32,
 ) -> Result<Report, String> {
     let scope = Scope::campaign_everywhere(lex);
+    let mut scratch = Scratch::default();
     let (mut tp, mut fp, mut fn_, mut tn) = (0, 0, 0, 0);
     let mut entity_ok = 0;
     let mut per_category: BTreeMap<String, CategoryRecall> = BTreeMap::new();
@@ -169,7 +170,7 @@ pub fn evaluate(
             row.target_author.as_deref(),
             row.target_text.as_deref(),
         );
-        let found = detect(&act, lex, rules, &scope);
+        let found = detect_with(&mut scratch, &act, lex, rules, &scope);
         let hits: Vec<&Detection> = flagged(&found, threshold).collect();
         let partisan = row.label == "partisan";
         match (partisan, !hits.is_empty()) {

@@ -36,6 +36,7 @@ use jiff::civil::Date;
 
 pub use lexicon::{Lexicon, Stage};
 pub use rules::{Rules, RulesError};
+pub use signals::Scratch;
 
 use crate::model::{Activity, Detection};
 
@@ -132,4 +133,16 @@ impl Scope {
 /// detections are included with their status so they can be counted.
 pub fn detect(activity: &Activity, lex: &Lexicon, rules: &Rules, scope: &Scope) -> Vec<Detection> {
     rules.evaluate(activity, lex, scope)
+}
+
+/// [`detect`], reusing the buffers in `scratch`: what a caller judging many activities in a
+/// row does. The result is the same whatever the scratch held before.
+pub fn detect_with(
+    scratch: &mut Scratch,
+    activity: &Activity,
+    lex: &Lexicon,
+    rules: &Rules,
+    scope: &Scope,
+) -> Vec<Detection> {
+    rules.evaluate_with(activity, lex, scope, scratch)
 }

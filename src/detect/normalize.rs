@@ -360,16 +360,46 @@ impl PartialEq for Normalized {
 impl Eq for Normalized {}
 
 /// One character of the decoded text with the original span it stands for.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 struct Unit {
     c: char,
     start: u32,
     end: u32,
 }
 
+/// What normalisation reuses from one text to the next: the text and spans of a result the
+/// caller is done with (see [`Buffers::recycle`]) and the word routines' unit lists. Fresh
+/// ones cost four allocations a text; each buffer is cleared before use, so what ran before
+/// never shows in a result.
+#[derive(Debug, Default)]
+pub struct Buffers {
+    text: Vec<u8>,
+    runs: Vec<SpanRun>,
+    units: Vec<Unit>,
+    buf: Vec<Unit>,
+}
+
+impl Buffers {
+    /// Takes back the storage of a result that is no longer needed, for the next text.
+    pub fn recycle(&mut self, done: Normalized) {
+        let (text, runs) = (done.text.into_bytes(), done.runs);
+        if text.capacity() > self.text.capacity() {
+            self.text = text;
+        }
+        if runs.capacity() > self.runs.capacity() {
+            self.runs = runs;
+        }
+    }
+}
+
 /// Normalises `text`; see the module docs for the steps.
 pub fn normalize(text: &str, slang: &SlangMap) -> Normalized {
-    if let Some(n) = normalize_fast(text, slang) {
+    normalize_with(text, slang, &mut Buffers::default())
+}
+
+/// [`normalize`], reusing `buffers` instead of allocating.
+pub fn normalize_with(text: &str, slang: &SlangMap, buffers: &mut Buffers) -> Normalized {
+    if let Some(n) = fast_with(text, slang, buffers) {
         return n;
     }
     normalize_general(text, slang)
@@ -439,11 +469,43 @@ fn passes_unchanged(c: char) -> bool {
 /// Public so the property tests and the profiling driver can see which texts it declines.
 #[doc(hidden)]
 pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
+    fast_with(text, slang, &mut Buffers::default())
+}
+
+/// [`normalize_fast`] in `buffers`.
+fn fast_with(text: &str, slang: &SlangMap, buffers: &mut Buffers) -> Option<Normalized> {
+    let out = Out::reusing(
+        std::mem::take(&mut buffers.text),
+        std::mem::take(&mut buffers.runs),
+        text.len() + 16,
+    );
+    if buffers.units.capacity() == 0 {
+        buffers.units = Vec::with_capacity(32);
+        buffers.buf = Vec::with_capacity(32);
+    }
+    // when it declines, the output's storage is dropped and the next text allocates anew:
+    // declining is rare (no post of the benchmark corpus)
+    let done = fast_into(text, slang, out, &mut buffers.units, &mut buffers.buf)?.finish();
+    // Every run of standalone letters in the output was declined, unless slang values bring
+    // their own one-letter words.
+    Some(if slang.loose_values {
+        join_leftover_letters(done, slang)
+    } else {
+        done
+    })
+}
+
+/// The fast path's loop, writing into `out` and handing it back; `None` where the general path
+/// must take over.
+fn fast_into(
+    text: &str,
+    slang: &SlangMap,
+    mut out: Out,
+    units: &mut Vec<Unit>,
+    buf: &mut Vec<Unit>,
+) -> Option<Out> {
     let bytes = text.as_bytes();
     let n = bytes.len();
-    let mut out = Out::with_capacity(n + 16);
-    let mut units: Vec<Unit> = Vec::with_capacity(32);
-    let mut buf: Vec<Unit> = Vec::with_capacity(32);
     let mut run = LetterRun::default();
     let mut i = 0;
     while i < n {
@@ -459,9 +521,9 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
             if continues_across(text, j) {
                 out.text.truncate(at);
                 units.clear();
-                i = word_units(text, i, &mut units);
-                run.word(is_single_letter(&units))?;
-                word(&units, slang, &mut out, &mut buf, false);
+                i = word_units(text, i, units);
+                run.word(is_single_letter(units))?;
+                word(units, slang, &mut out, buf, false);
                 continue;
             }
             run.word(j - i == 1 && letters_only)?;
@@ -510,7 +572,7 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
                     start: k as u32,
                     end: k as u32 + 1,
                 }));
-                word(&units, slang, &mut out, &mut buf, false);
+                word(units, slang, &mut out, buf, false);
             }
             i = j;
         } else if is_ascii_sep(b) {
@@ -538,8 +600,8 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
             let body = skip_transparent(text, i + 1);
             if starts_word(bytes, body) {
                 units.clear();
-                i = word_units(text, body, &mut units);
-                hashtag_parts(&units, slang, &mut out, &mut buf);
+                i = word_units(text, body, units);
+                hashtag_parts(units, slang, &mut out, buf);
                 // a last part of one letter (`#a`, `#1a` gives `#1 a`) can start a run
                 let t = &out.text;
                 let k = t.len();
@@ -579,9 +641,9 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
             i += 1;
         } else if latin_letter(bytes, i).is_some() {
             units.clear();
-            i = word_units(text, i, &mut units);
-            run.word(is_single_letter(&units))?;
-            word(&units, slang, &mut out, &mut buf, false);
+            i = word_units(text, i, units);
+            run.word(is_single_letter(units))?;
+            word(units, slang, &mut out, buf, false);
         } else {
             let c = text[i..].chars().next()?;
             let len = c.len_utf8();
@@ -608,13 +670,7 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
             i += len;
         }
     }
-    // Every run of standalone letters in the output was declined above, unless slang values
-    // bring their own one-letter words.
-    if slang.loose_values {
-        Some(join_leftover_letters(out.finish(), slang))
-    } else {
-        Some(out.finish())
-    }
+    Some(out)
 }
 
 /// A word read by [`scan_word`].
@@ -1265,6 +1321,17 @@ fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
+/// `v` cleared, with room for `n` items. A new vector is allocated directly: `reserve` on an
+/// empty one takes a slower path, and every text took it twice when no buffers were reused.
+pub(super) fn emptied_with_room<T>(mut v: Vec<T>, n: usize) -> Vec<T> {
+    if v.capacity() == 0 {
+        return Vec::with_capacity(n);
+    }
+    v.clear();
+    v.reserve(n);
+    v
+}
+
 /// The output under construction, with its span runs.
 struct Out {
     /// Always valid UTF-8 (only whole chars are pushed); checked once in `finish`.
@@ -1276,9 +1343,14 @@ struct Out {
 
 impl Out {
     fn with_capacity(n: usize) -> Out {
+        Out::reusing(Vec::new(), Vec::new(), n)
+    }
+
+    /// An empty output in `text` and `runs` (cleared), with room for `n` bytes.
+    fn reusing(text: Vec<u8>, runs: Vec<SpanRun>, n: usize) -> Out {
         Out {
-            text: Vec::with_capacity(n),
-            runs: Vec::with_capacity(n / 16 + 4),
+            text: emptied_with_room(text, n),
+            runs: emptied_with_room(runs, n / 16 + 4),
             cursor: 0,
         }
     }

@@ -9,7 +9,8 @@ use serde::Deserialize;
 
 use super::lexicon::{EntityKind, Lexicon, Stage};
 use super::signals::{
-    analyse, analyse_if_named, evidence, Analysis, EntityEvidence, Evidence, Signal,
+    analyse_if_named_with, analyse_with, evidence, Analysis, EntityEvidence, Evidence, Scratch,
+    Signal,
 };
 use super::Scope;
 use crate::model::{
@@ -289,7 +290,18 @@ impl Rules {
 
     /// Evaluates every rule against one activity.
     pub fn evaluate(&self, activity: &Activity, lex: &Lexicon, scope: &Scope) -> Vec<Detection> {
-        let Some(ctx) = Context::new(activity, lex, scope) else {
+        self.evaluate_with(activity, lex, scope, &mut Scratch::default())
+    }
+
+    /// [`Rules::evaluate`], reusing `scratch`.
+    pub fn evaluate_with(
+        &self,
+        activity: &Activity,
+        lex: &Lexicon,
+        scope: &Scope,
+        scratch: &mut Scratch,
+    ) -> Vec<Detection> {
+        let Some(ctx) = Context::new(activity, lex, scope, scratch) else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -306,6 +318,9 @@ impl Rules {
                 .total_cmp(&a.score)
                 .then_with(|| a.rule_id.cmp(&b.rule_id))
         });
+        for (analysis, _) in ctx.own.into_iter().chain(ctx.target) {
+            scratch.recycle_analysis(analysis);
+        }
         out
     }
 
@@ -514,22 +529,27 @@ impl<'a> Context<'a> {
     /// `None` when no rule can fire: no target (so no account or target rule applies) and no
     /// entity named or numbered in the text, which is what most posts are. Rules judge entity
     /// evidence, and evidence only ever starts from a mention or a ballot number or hand sign.
-    fn new(activity: &'a Activity, lex: &Lexicon, scope: &Scope) -> Option<Context<'a>> {
+    fn new(
+        activity: &'a Activity,
+        lex: &Lexicon,
+        scope: &Scope,
+        scratch: &mut Scratch,
+    ) -> Option<Context<'a>> {
         let own_text = !activity.text.trim().is_empty();
         let own_a = if activity.target.is_none() {
             // then only an entity named in the text can make a finding
             if !own_text {
                 return None;
             }
-            Some(analyse_if_named(&activity.text, lex)?)
+            Some(analyse_if_named_with(&activity.text, lex, scratch)?)
         } else {
-            own_text.then(|| analyse(&activity.text, lex))
+            own_text.then(|| analyse_with(&activity.text, lex, scratch))
         };
         let target_a = activity
             .target
             .as_ref()
             .filter(|t| !t.text.trim().is_empty())
-            .map(|t| analyse(&t.text, lex));
+            .map(|t| analyse_with(&t.text, lex, scratch));
         let own = own_a.map(|a| {
             let ev = evidence(&a, target_a.as_ref(), lex, scope);
             (a, ev)
