@@ -472,38 +472,16 @@ pub fn normalize_fast(text: &str, slang: &SlangMap) -> Option<Normalized> {
     fast_with(text, slang, &mut Buffers::default())
 }
 
-/// [`normalize_fast`] in `buffers`.
+/// [`normalize_fast`] in `buffers`. When it declines, the buffers it took are dropped and the
+/// next text allocates anew: declining is rare (no post of the benchmark corpus does).
 fn fast_with(text: &str, slang: &SlangMap, buffers: &mut Buffers) -> Option<Normalized> {
-    let out = Out::reusing(
+    let mut out = Out::reusing(
         std::mem::take(&mut buffers.text),
         std::mem::take(&mut buffers.runs),
         text.len() + 16,
     );
-    if buffers.units.capacity() == 0 {
-        buffers.units = Vec::with_capacity(32);
-        buffers.buf = Vec::with_capacity(32);
-    }
-    // when it declines, the output's storage is dropped and the next text allocates anew:
-    // declining is rare (no post of the benchmark corpus)
-    let done = fast_into(text, slang, out, &mut buffers.units, &mut buffers.buf)?.finish();
-    // Every run of standalone letters in the output was declined, unless slang values bring
-    // their own one-letter words.
-    Some(if slang.loose_values {
-        join_leftover_letters(done, slang)
-    } else {
-        done
-    })
-}
-
-/// The fast path's loop, writing into `out` and handing it back; `None` where the general path
-/// must take over.
-fn fast_into(
-    text: &str,
-    slang: &SlangMap,
-    mut out: Out,
-    units: &mut Vec<Unit>,
-    buf: &mut Vec<Unit>,
-) -> Option<Out> {
+    let mut units = emptied_with_room(std::mem::take(&mut buffers.units), 32);
+    let mut buf = emptied_with_room(std::mem::take(&mut buffers.buf), 32);
     let bytes = text.as_bytes();
     let n = bytes.len();
     let mut run = LetterRun::default();
@@ -521,9 +499,9 @@ fn fast_into(
             if continues_across(text, j) {
                 out.text.truncate(at);
                 units.clear();
-                i = word_units(text, i, units);
-                run.word(is_single_letter(units))?;
-                word(units, slang, &mut out, buf, false);
+                i = word_units(text, i, &mut units);
+                run.word(is_single_letter(&units))?;
+                word(&units, slang, &mut out, &mut buf, false);
                 continue;
             }
             run.word(j - i == 1 && letters_only)?;
@@ -572,7 +550,7 @@ fn fast_into(
                     start: k as u32,
                     end: k as u32 + 1,
                 }));
-                word(units, slang, &mut out, buf, false);
+                word(&units, slang, &mut out, &mut buf, false);
             }
             i = j;
         } else if is_ascii_sep(b) {
@@ -600,8 +578,8 @@ fn fast_into(
             let body = skip_transparent(text, i + 1);
             if starts_word(bytes, body) {
                 units.clear();
-                i = word_units(text, body, units);
-                hashtag_parts(units, slang, &mut out, buf);
+                i = word_units(text, body, &mut units);
+                hashtag_parts(&units, slang, &mut out, &mut buf);
                 // a last part of one letter (`#a`, `#1a` gives `#1 a`) can start a run
                 let t = &out.text;
                 let k = t.len();
@@ -641,9 +619,9 @@ fn fast_into(
             i += 1;
         } else if latin_letter(bytes, i).is_some() {
             units.clear();
-            i = word_units(text, i, units);
-            run.word(is_single_letter(units))?;
-            word(units, slang, &mut out, buf, false);
+            i = word_units(text, i, &mut units);
+            run.word(is_single_letter(&units))?;
+            word(&units, slang, &mut out, &mut buf, false);
         } else {
             let c = text[i..].chars().next()?;
             let len = c.len_utf8();
@@ -670,7 +648,15 @@ fn fast_into(
             i += len;
         }
     }
-    Some(out)
+    (buffers.units, buffers.buf) = (units, buf);
+    let done = out.finish();
+    // Every run of standalone letters in the output was declined above, unless slang values
+    // bring their own one-letter words.
+    Some(if slang.loose_values {
+        join_leftover_letters(done, slang)
+    } else {
+        done
+    })
 }
 
 /// A word read by [`scan_word`].

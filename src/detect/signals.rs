@@ -14,7 +14,7 @@ use super::lexicon::{
 };
 use super::matcher::{is_word_byte, Hit};
 use super::normalize::{emptied_with_room, normalize_with, Buffers, Normalized};
-use super::Scope;
+use super::{swar, Scope};
 
 /// How many tokens apart a cue and a mention may be and still belong together.
 pub const NEAR: u32 = 8;
@@ -228,9 +228,7 @@ fn regex_set_hits(
 /// pattern that holds it (`Lexicon::holds_number_word`). At least five windows in six of the
 /// benchmark corpus have neither.
 fn may_capture_a_number(text: &str, window: &Range<usize>, hits: &[Hit], lex: &Lexicon) -> bool {
-    text.as_bytes()[window.clone()]
-        .iter()
-        .any(u8::is_ascii_digit)
+    swar::has_digit(&text.as_bytes()[window.clone()])
         || hits.iter().any(|h| {
             lex.holds_number_word[h.pattern as usize]
                 && (h.start as usize) < window.end

@@ -1,6 +1,7 @@
-//! Byte-class tests eight bytes at a time, in a `u64` ("SIMD within a register"), for the two
-//! loops that touch every byte of every post: the normaliser's word scan and the matcher's
-//! folded copy. A result has the top bit of each byte set where the test holds.
+//! Byte-class tests eight bytes at a time, in a `u64` ("SIMD within a register"), for the
+//! loops that touch every byte of every post (the normaliser's word scan and the matcher's
+//! folded copy) and the search for digits around ballot words. A result has the top bit of
+//! each byte set where the test holds.
 //!
 //! A byte is tested against a range by two subtractions whose top bits say "at least the low
 //! end" and "above the high end". The top bit of every byte is set first so that no
@@ -63,6 +64,21 @@ pub fn letter_bytes(x: u64) -> u64 {
     within(x | TOP | every(0x20), b'a', b'z') & !x
 }
 
+/// ASCII digits.
+#[inline]
+pub fn digit_bytes(x: u64) -> u64 {
+    within(x | TOP, b'0', b'9') & !x
+}
+
+/// Whether `bytes` hold an ASCII digit, eight at a time.
+pub fn has_digit(bytes: &[u8]) -> bool {
+    let mut chunks = bytes.chunks_exact(8);
+    chunks
+        .by_ref()
+        .any(|chunk| digit_bytes(load8(chunk, 0)) != 0)
+        || chunks.remainder().iter().any(u8::is_ascii_digit)
+}
+
 /// Zero bytes of `x`, exactly (no false positives from borrows).
 #[inline]
 pub fn zero_bytes(x: u64) -> u64 {
@@ -106,7 +122,26 @@ mod tests {
             let lower = b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_';
             assert_eq!(lower_word_bytes(x) & bit != 0, lower, "lower word {b:#x}");
             assert_eq!(zero_bytes(x) & bit != 0, b == 0, "zero {b:#x}");
+            assert_eq!(
+                digit_bytes(x) & bit != 0,
+                b.is_ascii_digit(),
+                "digit {b:#x}"
+            );
         });
+    }
+
+    /// A digit is found at every offset of texts of every length up to three chunks.
+    #[test]
+    fn a_digit_is_found_wherever_it_stands() {
+        for len in 0..24 {
+            let mut text = vec![b'x'; len];
+            assert!(!has_digit(&text));
+            for at in 0..len {
+                text[at] = b'7';
+                assert!(has_digit(&text), "length {len}, digit at {at}");
+                text[at] = b'x';
+            }
+        }
     }
 
     #[test]
