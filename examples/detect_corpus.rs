@@ -2,10 +2,13 @@
 //! run under callgrind): `cargo run --release --example detect_corpus -- DATA MODE [POSTS]`,
 //! where DATA is the `data` directory of `shared/bench/peers.sh` and MODE is `detect`,
 //! `normalize`, `lexicon` (normalisation and the shipped word lists' matcher, without the
-//! regexes and rules), `matcherlex` (the shipped lists' matcher alone, over the benchmark's
-//! normalised corpus), `matcher500`, `matcher20000` or `paths` (how many posts the fast
-//! normaliser takes, checking each against the general path). Prints one checksum line and
-//! the time taken.
+//! regexes and rules), `scan` (what `detect` does before evidence and rules: normalisation,
+//! matching, the regex windows and the analysis of texts that name an entity), `scanall` (the
+//! same analysing every text), `detect-fresh` (`detect` with fresh buffers for every post
+//! rather than one reused scratch), `matcherlex` (the shipped lists' matcher alone, over the
+//! benchmark's normalised corpus), `matcher500`, `matcher20000` or `paths` (how many posts the
+//! fast normaliser takes, checking each against the general path). Prints one checksum line
+//! and the time taken.
 //! `dump FILE.jsonl` prints every finding (Debug) of every row of a labelled file such as
 //! `shared/eval/dev.jsonl`, or of every corpus post when FILE is `corpus`, one line per row:
 //! diff two builds' dumps to check that an optimisation changed nothing.
@@ -44,7 +47,7 @@ fn main() {
         return dump(&root, &mode);
     }
     match mode.as_str() {
-        "detect" | "detect-fresh" | "normalize" | "lexicon" => {
+        "detect" | "detect-fresh" | "normalize" | "lexicon" | "scan" | "scanall" => {
             #[derive(serde::Deserialize)]
             struct Post {
                 text: String,
@@ -69,6 +72,19 @@ fn main() {
             for a in &acts {
                 total += if mode == "detect" {
                     detect_with(&mut scratch, a, &lex, &rules, &scope).len()
+                } else if mode == "scan" {
+                    match netra::detect::signals::analyse_if_named_with(&a.text, &lex, &mut scratch)
+                    {
+                        Some(an) => {
+                            scratch.recycle_analysis(an);
+                            1
+                        }
+                        None => 0,
+                    }
+                } else if mode == "scanall" {
+                    let an = netra::detect::signals::analyse_with(&a.text, &lex, &mut scratch);
+                    scratch.recycle_analysis(an);
+                    1
                 } else if mode == "detect-fresh" {
                     detect(a, &lex, &rules, &scope).len()
                 } else if mode == "lexicon" {
