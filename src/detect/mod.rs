@@ -5,6 +5,8 @@
 //! [`Scope`] (which elections are in which stage, where the person works, extra watched
 //! accounts) and returns detections. No I/O, no clock, no globals, so the same input always
 //! gives the same output and the daemon can compile the word lists once and swap them on reload.
+//! [`detect_with`] is the same with a [`Scratch`] of buffers kept from one call to the next, for
+//! callers that judge activity after activity: what the buffers held never shows in a result.
 //!
 //! | module | job |
 //! |---|---|
