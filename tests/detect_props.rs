@@ -1,6 +1,7 @@
 //! Property tests of normalisation: every normalised span maps back into the original text on
 //! char boundaries, and normalising twice changes nothing. And of the shortcut that stops
-//! analysing a text once it cannot name an entity.
+//! analysing a text once it cannot name an entity, of the regex windows, and of reusing one
+//! scratch across activities.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
