@@ -170,8 +170,8 @@ pub fn analyse_if_named_with(text: &str, lex: &Lexicon, scratch: &mut Scratch) -
 
 /// Buffers that detection reuses from one text to the next: normalisation's, the matcher's
 /// folded copy and the hit list. Fresh ones cost six allocations a text; reused, `detect` took
-/// about 4 % less time on the benchmark corpus. Each buffer is cleared before use, so a result
-/// never depends on what the scratch saw before (a property test checks it).
+/// 3–4 % less time on the benchmark corpus. Each buffer is cleared before use, so a result never
+/// depends on what the scratch saw before (a property test checks it).
 #[derive(Debug, Default)]
 pub struct Scratch {
     normalize: Buffers,
