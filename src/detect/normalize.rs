@@ -1308,7 +1308,7 @@ fn is_word_char(c: char) -> bool {
 }
 
 /// `v` cleared, with room for `n` items. A new vector is allocated directly: `reserve` on an
-/// empty one takes a slower path, and every text took it twice when no buffers were reused.
+/// empty one takes a slower path, which fresh buffers took for every buffer of every text.
 pub(super) fn emptied_with_room<T>(mut v: Vec<T>, n: usize) -> Vec<T> {
     if v.capacity() == 0 {
         return Vec::with_capacity(n);

@@ -159,7 +159,13 @@ pub fn analyse_if_named_with(text: &str, lex: &Lexicon, scratch: &mut Scratch) -
     let regex_hits = regex_set_hits(&norm, &hits, lex);
     let named = hits.iter().any(|h| lex.may_name[h.pattern as usize]);
     let found = if named || !regex_hits.is_empty() {
-        Some(analysis(text, lex, norm, &hits, regex_hits)).filter(Analysis::names_an_entity)
+        let found = analysis(text, lex, norm, &hits, regex_hits);
+        if found.names_an_entity() {
+            Some(found)
+        } else {
+            scratch.recycle_analysis(found);
+            None
+        }
     } else {
         scratch.recycle(norm);
         None
