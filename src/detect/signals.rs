@@ -137,11 +137,9 @@ pub fn analyse(text: &str, lex: &Lexicon) -> Analysis {
 
 /// [`analyse`], reusing `scratch`.
 pub fn analyse_with(text: &str, lex: &Lexicon, scratch: &mut Scratch) -> Analysis {
-    let (norm, hits) = scan(text, lex, scratch);
-    let regex_hits = regex_set_hits(&norm, &hits, lex);
-    let found = analysis(text, lex, norm, &hits, regex_hits);
-    scratch.hits = hits;
-    found
+    let norm = scan(text, lex, scratch);
+    let regex_hits = regex_set_hits(&norm, &scratch.hits, lex);
+    analysis(text, lex, norm, &scratch.hits, regex_hits)
 }
 
 /// [`analyse`], but `None` as soon as the text cannot name an entity: no hit of a name, a
@@ -155,23 +153,21 @@ pub fn analyse_if_named(text: &str, lex: &Lexicon) -> Option<Analysis> {
 
 /// [`analyse_if_named`], reusing `scratch`.
 pub fn analyse_if_named_with(text: &str, lex: &Lexicon, scratch: &mut Scratch) -> Option<Analysis> {
-    let (norm, hits) = scan(text, lex, scratch);
-    let regex_hits = regex_set_hits(&norm, &hits, lex);
+    let norm = scan(text, lex, scratch);
+    let hits = &scratch.hits;
+    let regex_hits = regex_set_hits(&norm, hits, lex);
     let named = hits.iter().any(|h| lex.may_name[h.pattern as usize]);
-    let found = if named || !regex_hits.is_empty() {
-        let found = analysis(text, lex, norm, &hits, regex_hits);
+    let unused = if named || !regex_hits.is_empty() {
+        let found = analysis(text, lex, norm, hits, regex_hits);
         if found.names_an_entity() {
-            Some(found)
-        } else {
-            scratch.recycle_analysis(found);
-            None
+            return Some(found);
         }
+        found.norm
     } else {
-        scratch.recycle(norm);
-        None
+        norm
     };
-    scratch.hits = hits;
-    found
+    scratch.normalize.recycle(unused);
+    None
 }
 
 /// Buffers that detection reuses from one text to the next: normalisation's, the matcher's
@@ -188,24 +184,19 @@ pub struct Scratch {
 impl Scratch {
     /// Takes back the storage of an analysis that is no longer needed.
     pub fn recycle_analysis(&mut self, done: Analysis) {
-        self.recycle(done.norm);
-    }
-
-    fn recycle(&mut self, norm: Normalized) {
-        self.normalize.recycle(norm);
+        self.normalize.recycle(done.norm);
     }
 }
 
-/// Normalises and matches `text`; the hits are the scratch's list, taken out until the caller
-/// puts it back.
-fn scan(text: &str, lex: &Lexicon, scratch: &mut Scratch) -> (Normalized, Vec<Hit>) {
+/// Normalises and matches `text`, leaving the hits in `scratch.hits`.
+fn scan(text: &str, lex: &Lexicon, scratch: &mut Scratch) -> Normalized {
     let norm = normalize_with(text, &lex.slang, &mut scratch.normalize);
     // room for the few hits a post has (6.7 on average in the benchmark corpus), so a fresh
     // list is allocated once rather than grown
-    let mut hits = emptied_with_room(std::mem::take(&mut scratch.hits), 16);
+    scratch.hits = emptied_with_room(std::mem::take(&mut scratch.hits), 16);
     lex.matcher
-        .find_with(&norm.text, &mut scratch.folded, &mut hits);
-    (norm, hits)
+        .find_with(&norm.text, &mut scratch.folded, &mut scratch.hits);
+    norm
 }
 
 /// Which regex patterns match, window by window (see [`regex_windows`]), for the windows
@@ -869,7 +860,9 @@ mod tests {
             let count = next(40);
             let text: Vec<&str> = (0..count).map(|_| words[next(words.len())]).collect();
             let text = text.join(if next(4) == 0 { ", " } else { " " });
-            let (norm, hits) = scan(&text, &lex, &mut Scratch::default());
+            let mut scratch = Scratch::default();
+            let norm = scan(&text, &lex, &mut scratch);
+            let hits = scratch.hits;
             let bytes = norm.text.as_bytes();
             let windows = regex_windows(&norm.text, &hits, &lex);
             for w in &windows {
