@@ -152,6 +152,30 @@ fn spans_show_what_the_person_wrote() {
 }
 
 #[test]
+fn no_span_lies_inside_another() {
+    // the ballot number is read twice: as `02` by the word lists and as `2` by the number
+    // pattern after `coblos`; the reviewer should see it once
+    let text = "Ayo coblos 02 Prabowo-Gibran! #coblos02";
+    let found = run(ActivityKind::Post, text, None, None);
+    let hits = flags(&found);
+    assert!(!hits.is_empty(), "{found:?}");
+    for d in &hits {
+        assert!(
+            d.spans.iter().any(|s| s.text == "02"),
+            "{}: {:?}",
+            d.rule_id,
+            d.spans
+        );
+        for (i, a) in d.spans.iter().enumerate() {
+            for (j, b) in d.spans.iter().enumerate() {
+                let inside = a.field == b.field && b.start <= a.start && a.end <= b.end;
+                assert!(i == j || !inside, "{}: {a:?} inside {b:?}", d.rule_id);
+            }
+        }
+    }
+}
+
+#[test]
 fn interactions_with_watched_accounts_are_flagged_whatever_the_text() {
     for author in [
         "@prabowo",

@@ -465,10 +465,24 @@ impl Rules {
         mut spans: Vec<Span>,
         score: f32,
     ) -> Detection {
+        // longest first at each start, so that a span inside another (the `2` that a number
+        // pattern read inside the ballot number `02`) comes after the one holding it and is
+        // dropped: the reviewer sees each stretch of text once
         spans.sort_by(|a, b| {
-            (field_order(a.field), a.start, a.end).cmp(&(field_order(b.field), b.start, b.end))
+            (field_order(a.field), a.start, std::cmp::Reverse(a.end)).cmp(&(
+                field_order(b.field),
+                b.start,
+                std::cmp::Reverse(b.end),
+            ))
         });
-        spans.dedup();
+        let mut reach: Option<(SpanField, usize)> = None;
+        spans.retain(|s| {
+            let inside = reach.is_some_and(|(field, end)| field == s.field && s.end <= end);
+            if !inside {
+                reach = Some((s.field, s.end));
+            }
+            !inside
+        });
         let labels: Vec<&str> = entities
             .iter()
             .map(|&e| lex.entities[e].label.as_str())
