@@ -1,6 +1,8 @@
 //! Detection behaviour on the shipped word lists and rules: rule examples, held-out texts,
 //! neutral writing about elections, spans, interactions, the lint and the output shapes.
 
+use std::collections::BTreeSet;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -113,6 +115,12 @@ fn neutral_writing_about_elections_is_not_flagged() {
         "Timnas menang 3-1, Garuda terbang! Presiden ucapkan selamat.",
         "Gemoy banget kucing tetangga, oke gas kita adopsi.",
         "Cak Imin hari ini hadiri acara Harlah PKB di Surabaya, kata berita.",
+        // every camp's hope and every close race's fate, in news about counts and polls
+        "Survei: Pilpres kemungkinan berlangsung dua putaran.",
+        "Pilkada Jakarta berlangsung dua putaran, putaran kedua digelar bulan depan.",
+        "Menurut hitung cepat, pilpres selesai satu putaran.",
+        "Hasil hitung cepat: Prabowo-Gibran menang satu putaran.",
+        "Quick count Litbang Kompas: Prabowo Gibran unggul, pilpres diprediksi satu putaran.",
     ];
     for t in texts {
         let found = run(ActivityKind::Post, t, None, None);
@@ -149,6 +157,65 @@ fn spans_show_what_the_person_wrote() {
         all.contains(&"PR4B0W0 - g1br4n"),
         "leetspeak name highlighted as written: {all:?}"
     );
+}
+
+#[test]
+fn phrases_every_camp_uses_take_the_entity_they_stand_beside() {
+    // `satu putaran` was one pair's tagline but every camp's wish, and `dua putaran` an
+    // attack line on that pair but also what news says of any close race: each counts only
+    // beside a name or number, and then for that entity
+    let cases = [
+        (
+            "#AniesMuhaimin2024 menang satu putaran",
+            Some("pilpres2024:01"),
+        ),
+        ("#AMIN2024 menang satu putaran", Some("pilpres2024:01")),
+        ("Gas satu putaran, 02 menang", Some("pilpres2024:02")),
+        (
+            "Jangan biarkan Prabowo menang, harus dua putaran!",
+            Some("pilpres2024:02"),
+        ),
+        ("AMIN satu putaran", None),
+        ("Ayo satu putaran!", None),
+    ];
+    for (text, entity) in cases {
+        let found = run(ActivityKind::Post, text, None, None);
+        let entities: BTreeSet<&str> = flags(&found)
+            .iter()
+            .flat_map(|d| d.entities.iter().map(String::as_str))
+            .collect();
+        let expected: BTreeSet<&str> = entity.into_iter().collect();
+        assert_eq!(entities, expected, "{text}: {found:?}");
+    }
+}
+
+#[test]
+fn partisans_citing_polls_are_still_flagged() {
+    // counts (`quick count`) are reported news and lower a score; polls are not neutral
+    // words, because campaigners cite them as often as reporters do
+    let cases = [
+        (
+            "Lembaga survei bayaran semua, pokoknya Anies presiden!",
+            "pilpres2024:01",
+        ),
+        (
+            "Survei terbaru: elektabilitas Ganjar naik, ayo dukung terus Ganjar Mahfud!",
+            "pilpres2024:03",
+        ),
+        (
+            "Alhamdulillah quick count 02 menang, ayo kawal terus! Prabowo Gibran satu putaran",
+            "pilpres2024:02",
+        ),
+    ];
+    for (text, entity) in cases {
+        let found = run(ActivityKind::Post, text, None, None);
+        assert!(
+            flags(&found)
+                .iter()
+                .any(|d| d.entities.iter().any(|e| e == entity)),
+            "{text}: {found:?}"
+        );
+    }
 }
 
 #[test]

@@ -139,6 +139,10 @@ pub struct MentionTerm {
     pub regional: bool,
     /// An acronym that is a stronger signal when written in capitals (`AMIN`, `RIDO`).
     pub acronym: bool,
+    /// Counts only beside a confirmed mention or the ballot number of its own entity, never on
+    /// talk of elections alone: everyday phrases that are also slogans (`perubahan`) and
+    /// election talk that opponents also used as an attack line (`dua putaran`).
+    pub needs_entity: bool,
 }
 
 /// Classes of cue words, one `[section]` of `cues.txt` each.
@@ -257,7 +261,7 @@ pub fn canonical_handle(handle: &str) -> String {
     handle.trim().trim_start_matches('@').to_lowercase()
 }
 
-const ENTITY_KEYS: [&str; 17] = [
+const ENTITY_KEYS: [&str; 18] = [
     "regional_against",
     "election",
     "kind",
@@ -273,6 +277,7 @@ const ENTITY_KEYS: [&str; 17] = [
     "ambiguous",
     "ambiguous_slogan",
     "ambiguous_against",
+    "weak_against",
     "regional",
     "account",
 ];
@@ -663,7 +668,7 @@ impl Lexicon {
                     "ambiguous_slogan" => (MentionClass::Slogan, true, false),
                     "hashtag" => (MentionClass::Hashtag, false, false),
                     "against" => (MentionClass::Against, false, false),
-                    "ambiguous_against" => (MentionClass::Against, true, false),
+                    "ambiguous_against" | "weak_against" => (MentionClass::Against, true, false),
                     "hand_sign" => continue, // documented per entity; detected through numbers
                     _ => continue,
                 };
@@ -757,6 +762,8 @@ impl Lexicon {
                         ambiguous,
                         regional,
                         acronym,
+                        needs_entity: (class == MentionClass::Slogan && ambiguous)
+                            || e.key == "weak_against",
                     }),
                 );
             }

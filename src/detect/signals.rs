@@ -546,14 +546,16 @@ pub fn evidence(
 
     // confirm mentions
     let mut confirmed: Vec<MentionHit> = Vec::new();
-    // names first, then slogans: an ambiguous slogan counts only beside a confirmed name (or the
-    // entity's number), never beside another everyday phrase (`gemoy` + `oke gas` about a cat)
-    let is_slogan = |m: &MentionHit| m.term.class == MentionClass::Slogan && m.term.ambiguous;
+    // names first, then the phrases that need them: an ambiguous slogan or a weak attack line
+    // counts only beside a confirmed mention (or the entity's number), never beside another
+    // everyday phrase (`gemoy` + `oke gas` about a cat) or on election talk alone (`dua
+    // putaran` in a news report)
+    let needs_entity = |m: &MentionHit| m.term.needs_entity;
     let ordered = a
         .mentions
         .iter()
-        .filter(|m| !is_slogan(m))
-        .chain(a.mentions.iter().filter(|m| is_slogan(m)));
+        .filter(|m| !needs_entity(m))
+        .chain(a.mentions.iter().filter(|m| needs_entity(m)));
     for m in ordered {
         let e = m.term.entity;
         if !in_scope(e) {
@@ -569,16 +571,19 @@ pub fn evidence(
             let can_vouch = |o: &MentionHit| {
                 !(o.term.regional || o.term.ambiguous && o.term.acronym && !o.upper)
             };
-            let corroborated = if is_slogan(m) {
-                confirmed
-                    .iter()
-                    .any(|o| o.term.entity == e && o.term.class != MentionClass::Against)
+            let corroborated = if needs_entity(m) {
+                // a slogan beside an attack on its own entity is not support; an attack line
+                // may stand beside anything that names its target
+                let backs = |o: &MentionHit| {
+                    m.term.class == MentionClass::Against || o.term.class != MentionClass::Against
+                };
+                confirmed.iter().any(|o| o.term.entity == e && backs(o))
             } else {
                 a.mentions.iter().any(|o| {
                     o.term.entity == e
                         && last_word(o.pattern) != last_word(m.pattern)
                         && can_vouch(o)
-                        && !is_slogan(o)
+                        && !needs_entity(o)
                 })
             } || context.is_some_and(|c| {
                 c.mentions
@@ -605,10 +610,9 @@ pub fn evidence(
                     });
                 // everyday phrases that are also slogans (`perubahan`, `Indonesia Maju`,
                 // `gerak cepat`) need the entity itself nearby, not just talk of elections
-                let slogan = m.term.class == MentionClass::Slogan;
                 corroborated
                     || number_match
-                    || (!slogan
+                    || (!m.term.needs_entity
                         && (upper_with_cue
                             || election_near(m.tok, entity.election)
                             || ctx_election
