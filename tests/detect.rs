@@ -10,7 +10,7 @@ use netra::detect::eval::{self, activity, flagged};
 use netra::detect::lexicon::Stage;
 use netra::detect::rules::check_examples;
 use netra::detect::{detect, explain, wordlists, Lexicon, Rules, Scope};
-use netra::model::{ActivityKind, Detection, Platform, SpanField};
+use netra::model::{ActivityKind, Category, Detection, Platform, SpanField};
 
 const THRESHOLD: f32 = 0.5;
 
@@ -121,6 +121,12 @@ fn neutral_writing_about_elections_is_not_flagged() {
         "Menurut hitung cepat, pilpres selesai satu putaran.",
         "Hasil hitung cepat: Prabowo-Gibran menang satu putaran.",
         "Quick count Litbang Kompas: Prabowo Gibran unggul, pilpres diprediksi satu putaran.",
+        // events and campaign teams in the news: naming them is not taking a side
+        "KPK masih memburu Harun Masiku hingga hari ini.",
+        "Keluarga korban penculikan aktivis 1998 kembali menggelar Aksi Kamisan di depan Istana.",
+        "Menurut Megawati, semua kader adalah petugas partai.",
+        "Acara Desak Anies digelar di Yogyakarta malam ini, kata panitia.",
+        "TPN Ganjar Mahfud menggelar konferensi pers soal hasil debat.",
     ];
     for t in texts {
         let found = run(ActivityKind::Post, t, None, None);
@@ -187,6 +193,20 @@ fn phrases_every_camp_uses_take_the_entity_they_stand_beside() {
         let expected: BTreeSet<&str> = entity.into_iter().collect();
         assert_eq!(entities, expected, "{text}: {found:?}");
     }
+}
+
+#[test]
+fn praise_is_not_read_as_an_attack() {
+    // rejecting Israel's team at the U-20 World Cup was cheered by his supporters and blamed
+    // on him by his critics: the words alone cannot say which
+    let text = "Tolak timnas Israel! Untung ada Pak Ganjar yang berani";
+    let found = run(ActivityKind::Post, text, None, None);
+    assert!(
+        !flags(&found)
+            .iter()
+            .any(|d| d.category == Category::NegativeCampaign),
+        "{found:?}"
+    );
 }
 
 #[test]
