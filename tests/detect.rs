@@ -127,6 +127,16 @@ fn neutral_writing_about_elections_is_not_flagged() {
         "Menurut Megawati, semua kader adalah petugas partai.",
         "Acara Desak Anies digelar di Yogyakarta malam ini, kata panitia.",
         "TPN Ganjar Mahfud menggelar konferensi pers soal hasil debat.",
+        // names and acronyms that are everyday words, beside everyday `ayo` and `dukung`
+        "Semoga Allah ganjar kebaikan kalian, ayo dukung program donor darah bulan ini.",
+        "Ayo bayar PKB sebelum jatuh tempo.",
+        "Bayar #PKB tepat waktu, ada pemutihan denda! Ayo manfaatkan.",
+        "Ayo bayar PBB tepat waktu, ada diskon 10 persen.",
+        "Sidang Umum PBB membahas Palestina, Indonesia dukung kemerdekaan Palestina.",
+        "Dukung skema PPP untuk pembangunan jalan tol Trans Sumatera.",
+        "AMIN YA RABB, ayo kita doakan bersama.",
+        "Ayo ikut seminar PAN Asia.",
+        "Dengarkan dengan matahati, dukung sesama.",
     ];
     for t in texts {
         let found = run(ActivityKind::Post, t, None, None);
@@ -192,6 +202,29 @@ fn phrases_every_camp_uses_take_the_entity_they_stand_beside() {
             .collect();
         let expected: BTreeSet<&str> = entity.into_iter().collect();
         assert_eq!(entities, expected, "{text}: {found:?}");
+    }
+}
+
+#[test]
+fn names_that_are_also_words_count_when_written_as_names() {
+    // a capital makes `Ganjar` a name, a voting word makes capitals a party or pair
+    let cases = [
+        ("Ayo dukung Ganjar!", "pilpres2024:03"),
+        ("ayo coblos ganjar", "pilpres2024:03"),
+        ("Pilih AMIN 2024", "pilpres2024:01"),
+        ("#AMIN #KitaPilihPerubahan", "pilpres2024:01"),
+        ("Ayo pilih PKB!", "party:pkb"),
+        ("Coblos PPP nomor 17", "party:ppp"),
+        ("Dukung MATAHATI untuk Sumsel!", "pilkada2024:sumsel:yahya"),
+    ];
+    for (text, entity) in cases {
+        let found = run(ActivityKind::Post, text, None, None);
+        assert!(
+            flags(&found)
+                .iter()
+                .any(|d| d.entities.iter().any(|e| e == entity)),
+            "{text}: {found:?}"
+        );
     }
 }
 

@@ -143,6 +143,9 @@ pub struct MentionTerm {
     /// talk of elections alone: everyday phrases that are also slogans (`perubahan`) and
     /// election talk that opponents also used as an attack line (`dua putaran`).
     pub needs_entity: bool,
+    /// A name that is also an everyday lower-case word (`ganjar`, to reward): written with a
+    /// capital it counts as a plain name, in lower case only as an ambiguous one.
+    pub capital_name: bool,
 }
 
 /// Classes of cue words, one `[section]` of `cues.txt` each.
@@ -261,7 +264,7 @@ pub fn canonical_handle(handle: &str) -> String {
     handle.trim().trim_start_matches('@').to_lowercase()
 }
 
-const ENTITY_KEYS: [&str; 18] = [
+const ENTITY_KEYS: [&str; 19] = [
     "regional_against",
     "election",
     "kind",
@@ -275,6 +278,7 @@ const ENTITY_KEYS: [&str; 18] = [
     "hand_sign",
     "against",
     "ambiguous",
+    "name_or_word",
     "ambiguous_slogan",
     "ambiguous_against",
     "weak_against",
@@ -661,7 +665,7 @@ impl Lexicon {
                 }
                 let (class, ambiguous, regional) = match e.key.as_str() {
                     "name" | "nickname" | "acronym" => (MentionClass::Name, false, false),
-                    "ambiguous" => (MentionClass::Name, true, false),
+                    "ambiguous" | "name_or_word" => (MentionClass::Name, true, false),
                     "regional" => (MentionClass::Name, true, true),
                     "regional_against" => (MentionClass::Against, true, true),
                     "slogan" => (MentionClass::Slogan, false, false),
@@ -764,6 +768,7 @@ impl Lexicon {
                         acronym,
                         needs_entity: (class == MentionClass::Slogan && ambiguous)
                             || e.key == "weak_against",
+                        capital_name: e.key == "name_or_word",
                     }),
                 );
             }

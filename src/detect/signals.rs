@@ -71,7 +71,10 @@ struct MentionHit {
     tok: u32,
     start: u32,
     end: u32,
+    /// Written in capitals (two letters or more): `AMIN`, not `amin`.
     upper: bool,
+    /// Its first letter is a capital: `Ganjar`, not `ganjar`.
+    capitalised: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -311,6 +314,7 @@ fn analysis(
                     let letters = orig.chars().filter(|c| c.is_alphabetic());
                     let upper = orig.chars().filter(|c| c.is_alphabetic()).count() >= 2
                         && letters.clone().all(|c| c.is_uppercase());
+                    let capitalised = letters.clone().next().is_some_and(char::is_uppercase);
                     a.mentions.push(MentionHit {
                         term,
                         pattern: h.pattern,
@@ -318,6 +322,7 @@ fn analysis(
                         start: h.start,
                         end: h.end,
                         upper,
+                        capitalised,
                     });
                 }
                 TermRef::Cue(class) => a.cues.push(CueHit {
@@ -551,6 +556,9 @@ pub fn evidence(
     // everyday phrase (`gemoy` + `oke gas` about a cat) or on election talk alone (`dua
     // putaran` in a news report)
     let needs_entity = |m: &MentionHit| m.term.needs_entity;
+    // a name that stands on its own: not ambiguous, or a name that is also a word written
+    // with a capital (`Ganjar`, not `ganjar`)
+    let plain_name = |m: &MentionHit| !m.term.ambiguous || (m.term.capital_name && m.capitalised);
     let ordered = a
         .mentions
         .iter()
@@ -564,12 +572,14 @@ pub fn evidence(
         let entity = &lex.entities[e];
         let ok = if m.term.regional {
             region.is_some() && region == lex.elections[entity.election].region
-        } else if !m.term.ambiguous {
+        } else if plain_name(m) {
             true
         } else {
             // a lower-case `amin` cannot vouch for anything: it is a prayer until shown otherwise
             let can_vouch = |o: &MentionHit| {
-                !(o.term.regional || o.term.ambiguous && o.term.acronym && !o.upper)
+                !(o.term.regional
+                    || o.term.ambiguous && o.term.acronym && !o.upper
+                    || o.term.capital_name && !o.capitalised)
             };
             let corroborated = if needs_entity(m) {
                 // a slogan beside an attack on its own entity is not support; an attack line
@@ -599,21 +609,27 @@ pub fn evidence(
                 let strong_name = a
                     .mentions
                     .iter()
-                    .any(|o| o.term.entity == e && !o.term.ambiguous);
+                    .any(|o| o.term.entity == e && plain_name(o));
                 strong_name || number_match
             } else {
-                let upper_with_cue = m.term.acronym
+                // `pilih AMIN`, `coblos PKB`: capitals right beside a voting word. Beside `ayo` or
+                // `dukung` they are not enough: `Ayo bayar PKB` is the vehicle tax, `AMIN YA
+                // RABB, ayo kita doakan` a prayer, `dukung` in a sentence on the UN (`PBB`) news
+                // counted from the mention's own word: a hit from `#` is numbered at the `#`,
+                // one short of its word (`#AMIN #KitaPilihPerubahan`)
+                let hashtag = a.norm.text.as_bytes().get(m.start as usize) == Some(&b'#');
+                let word = m.tok + u32::from(hashtag);
+                let upper_beside_vote = m.term.acronym
                     && m.upper
-                    && a.cues.iter().any(|c| {
-                        matches!(c.class, CueClass::Support | CueClass::Invite)
-                            && c.tok.abs_diff(m.tok) <= 4
-                    });
+                    && a.cues
+                        .iter()
+                        .any(|c| c.class == CueClass::Ballot && c.tok.abs_diff(word) <= 2);
                 // everyday phrases that are also slogans (`perubahan`, `Indonesia Maju`,
                 // `gerak cepat`) need the entity itself nearby, not just talk of elections
                 corroborated
                     || number_match
                     || (!m.term.needs_entity
-                        && (upper_with_cue
+                        && (upper_beside_vote
                             || election_near(m.tok, entity.election)
                             || ctx_election
                             || named_elections.contains(&entity.election)
