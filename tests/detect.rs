@@ -137,6 +137,7 @@ fn neutral_writing_about_elections_is_not_flagged() {
         "AMIN YA RABB, ayo kita doakan bersama.",
         "Ayo ikut seminar PAN Asia.",
         "Dengarkan dengan matahati, dukung sesama.",
+        "Partai Demokrat AS memenangkan pemilu sela di Amerika.",
     ];
     for t in texts {
         let found = run(ActivityKind::Post, t, None, None);
