@@ -138,6 +138,7 @@ fn neutral_writing_about_elections_is_not_flagged() {
         "Ayo ikut seminar PAN Asia.",
         "Dengarkan dengan matahati, dukung sesama.",
         "Partai Demokrat AS memenangkan pemilu sela di Amerika.",
+        "Plh Gubernur Jateng membuka acara, dukung UMKM.",
     ];
     for t in texts {
         let found = run(ActivityKind::Post, t, None, None);
@@ -192,6 +193,12 @@ fn phrases_every_camp_uses_take_the_entity_they_stand_beside() {
             "Jangan biarkan Prabowo menang, harus dua putaran!",
             Some("pilpres2024:02"),
         ),
+        // `lanjutkan` beside another race's 2: the number is Khofifah's, not the Pilpres 02's
+        (
+            "Pilkada Jatim: Khofifah-Emil lanjutkan 2 periode! coblos 2",
+            Some("pilkada2024:jatim:parawansa"),
+        ),
+        ("Lanjutkan! coblos 02", Some("pilpres2024:02")),
         ("AMIN satu putaran", None),
         ("Ayo satu putaran!", None),
     ];
@@ -224,6 +231,22 @@ fn names_that_are_also_words_count_when_written_as_names() {
             flags(&found)
                 .iter()
                 .any(|d| d.entities.iter().any(|e| e == entity)),
+            "{text}: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn campaign_verbs_typed_without_vowels_are_read() {
+    for (text, category) in [
+        ("cblos 02 yaa", Category::SupportPost),
+        ("jgn pilh prabowo!", Category::NegativeCampaign),
+    ] {
+        let found = run(ActivityKind::Post, text, None, None);
+        assert!(
+            flags(&found)
+                .iter()
+                .any(|d| d.category == category && d.entities.iter().any(|e| e == "pilpres2024:02")),
             "{text}: {found:?}"
         );
     }

@@ -600,9 +600,15 @@ pub fn evidence(
                     .iter()
                     .any(|o| o.term.entity == e && can_vouch(o))
             });
-            let number_match = entity
-                .number
-                .is_some_and(|n| a.numbers.iter().any(|x| x.n == n));
+            // the entity's ballot number is in the text, and no entity already confirmed there
+            // carries it: in `Pilkada Jatim: Khofifah-Emil lanjutkan! coblos 2` the 2 is
+            // Khofifah's, and does not vouch for the Pilpres 02 of the everyday `lanjutkan`
+            let number_match = entity.number.is_some_and(|n| {
+                a.numbers.iter().any(|x| x.n == n)
+                    && !confirmed.iter().any(|o| {
+                        o.term.entity != e && lex.entities[o.term.entity].number == Some(n)
+                    })
+            });
             if m.term.acronym && !m.upper {
                 // `amin` in lower case is a prayer until a plain name or the pair's number ties it
                 // to the pair
