@@ -618,13 +618,13 @@ pub fn evidence(
                     .any(|o| o.term.entity == e && plain_name(o));
                 strong_name || number_match
             } else {
-                // `pilih AMIN`, `coblos PKB`: capitals right beside a voting word. Beside `ayo` or
-                // `dukung` they are not enough: `Ayo bayar PKB` is the vehicle tax, `AMIN YA
-                // RABB, ayo kita doakan` a prayer, `dukung` in a sentence on the UN (`PBB`) news
-                // counted from the mention's own word: a hit from `#` is numbered at the `#`,
-                // one short of its word (`#AMIN #KitaPilihPerubahan`)
+                // the mention's own word: a hit from `#` is numbered at the `#`, one short of
+                // its word (`#AMIN #KitaPilihPerubahan`)
                 let hashtag = a.norm.text.as_bytes().get(m.start as usize) == Some(&b'#');
                 let word = m.tok + u32::from(hashtag);
+                // `pilih AMIN`, `coblos PKB`: capitals right beside a voting word. Beside `ayo`
+                // or `dukung` they are not enough: `Ayo bayar PKB` is the vehicle tax, `AMIN YA
+                // RABB, ayo kita doakan` a prayer, and `PBB` beside `dukung` may be UN news
                 let upper_beside_vote = m.term.acronym
                     && m.upper
                     && a.cues
