@@ -282,9 +282,11 @@ fn analysis(
     regex_hits: Vec<(Range<usize>, SetMatches)>,
 ) -> Analysis {
     let bytes = norm.text.as_bytes();
-    // A position's token number is how many words start at or before it. The matcher counts
-    // the words before each hit; the regexes, which run on few texts, count them here.
-    let token_of_hit = |h: &Hit| h.word + u32::from(is_word_byte(bytes[h.start as usize]));
+    // A position's token number is how many words start at or before it; a hit's is that of
+    // its first word, also when the hit starts before it (`#AMIN` is numbered at `AMIN`, not
+    // at the `#`). The matcher counts the words before each hit; the regexes, which run on few
+    // texts, count them here.
+    let token_of_hit = |h: &Hit| h.word + 1;
     let token_of_position = |pos: u32| -> u32 {
         let mut count = 0;
         let mut in_word = false;
@@ -618,10 +620,6 @@ pub fn evidence(
                     .any(|o| o.term.entity == e && plain_name(o));
                 strong_name || number_match
             } else {
-                // the mention's own word: a hit from `#` is numbered at the `#`, one short of
-                // its word (`#AMIN #KitaPilihPerubahan`)
-                let hashtag = a.norm.text.as_bytes().get(m.start as usize) == Some(&b'#');
-                let word = m.tok + u32::from(hashtag);
                 // `pilih AMIN`, `coblos PKB`: capitals right beside a voting word. Beside `ayo`
                 // or `dukung` they are not enough: `Ayo bayar PKB` is the vehicle tax, `AMIN YA
                 // RABB, ayo kita doakan` a prayer, and `PBB` beside `dukung` may be UN news
@@ -629,7 +627,7 @@ pub fn evidence(
                     && m.upper
                     && a.cues
                         .iter()
-                        .any(|c| c.class == CueClass::Ballot && c.tok.abs_diff(word) <= 2);
+                        .any(|c| c.class == CueClass::Ballot && c.tok.abs_diff(m.tok) <= 2);
                 // everyday phrases that are also slogans (`perubahan`, `Indonesia Maju`,
                 // `gerak cepat`) need the entity itself nearby, not just talk of elections
                 corroborated
