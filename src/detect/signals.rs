@@ -557,15 +557,14 @@ pub fn evidence(
     // counts only beside a confirmed mention (or the entity's number), never beside another
     // everyday phrase (`gemoy` + `oke gas` about a cat) or on election talk alone (`dua
     // putaran` in a news report)
-    let needs_entity = |m: &MentionHit| m.term.needs_entity;
     // a name that stands on its own: not ambiguous, or a name that is also a word written
     // with a capital (`Ganjar`, not `ganjar`)
     let plain_name = |m: &MentionHit| !m.term.ambiguous || (m.term.capital_name && m.capitalised);
     let ordered = a
         .mentions
         .iter()
-        .filter(|m| !needs_entity(m))
-        .chain(a.mentions.iter().filter(|m| needs_entity(m)));
+        .filter(|m| !m.term.needs_entity)
+        .chain(a.mentions.iter().filter(|m| m.term.needs_entity));
     for m in ordered {
         let e = m.term.entity;
         if !in_scope(e) {
@@ -583,7 +582,7 @@ pub fn evidence(
                     || o.term.ambiguous && o.term.acronym && !o.upper
                     || o.term.capital_name && !o.capitalised)
             };
-            let corroborated = if needs_entity(m) {
+            let corroborated = if m.term.needs_entity {
                 // a slogan beside an attack on its own entity is not support; an attack line
                 // may stand beside anything that names its target
                 let backs = |o: &MentionHit| {
@@ -595,7 +594,7 @@ pub fn evidence(
                     o.term.entity == e
                         && last_word(o.pattern) != last_word(m.pattern)
                         && can_vouch(o)
-                        && !needs_entity(o)
+                        && !o.term.needs_entity
                 })
             } || context.is_some_and(|c| {
                 c.mentions
